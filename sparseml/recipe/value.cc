@@ -2,7 +2,10 @@
 #include "sparseml/recipe/value.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace sparsify::ml::recipe {
@@ -20,17 +23,32 @@ const Value* Value::find(const std::string& key) const {
   return nullptr;
 }
 
+const SourceLoc& Value::key_loc(const std::string& key) const {
+  for (size_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].first == key) return key_loc(i);
+  return loc_;
+}
+
 static std::string format_float(double f) {
   if (std::isnan(f)) return "nan";
   if (std::isinf(f)) return f > 0 ? "inf" : "-inf";
+  // Python's repr: the fewest significant digits that round-trip, fixed notation when the decimal
+  // exponent is in [-4, 16), scientific otherwise.
   char buf[64];
-  // Shortest representation that round-trips, like Python's repr.
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, f);
+  int digits = 1;
+  for (; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*e", digits - 1, f);
     if (std::strtod(buf, nullptr) == f) break;
   }
-  std::string s = buf;
-  if (s.find_first_of(".eninf") == std::string::npos) s += ".0";
+  const int exponent = std::atoi(std::strchr(buf, 'e') + 1);
+  std::string s;
+  if (exponent >= -4 && exponent < 16) {
+    std::snprintf(buf, sizeof buf, "%.*f", std::max(0, digits - 1 - exponent), f);
+    s = buf;
+    if (s.find('.') == std::string::npos) s += ".0";
+  } else {
+    s = buf;  // e.g. 1e+16, 2.5e-05
+  }
   return s;
 }
 

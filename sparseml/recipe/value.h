@@ -58,6 +58,11 @@ class Value {
   std::vector<std::pair<std::string, Value>>& entries() { return entries_; }
   /// The map entry with this key, or nullptr.
   const Value* find(const std::string& key) const;
+  /// Where the i-th map key was written (falls back to the map's own location).
+  const SourceLoc& key_loc(size_t i) const { return i < key_locs_.size() ? key_locs_[i] : loc_; }
+  /// Where the map key `key` was written (falls back to the map's own location).
+  const SourceLoc& key_loc(const std::string& key) const;
+  void set_key_locs(std::vector<SourceLoc> locs) { key_locs_ = std::move(locs); }
 
   /// YAML tag such as "!GMPruningModifier" (empty when untagged).
   const std::string& tag() const { return tag_; }
@@ -78,6 +83,7 @@ class Value {
   std::string s_;
   std::vector<Value> items_;
   std::vector<std::pair<std::string, Value>> entries_;
+  std::vector<SourceLoc> key_locs_;
   std::string tag_;
   SourceLoc loc_;
 };
