@@ -26,12 +26,14 @@ APT_PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libyaml-cpp-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
-  nodejs npm
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
 done
+# Node.js and npm: any install that provides the commands will do (some bundle npm with nodejs).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
