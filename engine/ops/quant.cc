@@ -1,0 +1,116 @@
+// Reference quantisation: QuantizeLinear, DequantizeLinear (per-tensor and per-axis) and
+// DynamicQuantizeLinear.
+#include <cmath>
+#include <limits>
+
+#include "engine/ops/op_util.h"
+
+namespace sparsify::engine {
+namespace {
+
+// Index into a per-axis parameter for flat element i (0 for per-tensor parameters).
+struct AxisIndexer {
+  std::int64_t inner = 1, n = 1;
+  bool per_axis = false;
+  std::int64_t operator()(std::int64_t i) const { return per_axis ? (i / inner) % n : 0; }
+};
+
+Status make_indexer(const OpContext& ctx, const Tensor& x, const Tensor& scale, AxisIndexer* ix) {
+  if (scale.numel() == 1 && scale.rank() <= 1) return Status();
+  std::int64_t axis;
+  SPARSIFY_RETURN_IF_ERROR(normalize_axis(ctx, ctx.attr_int("axis", 1), static_cast<std::int64_t>(x.rank()), &axis));
+  if (scale.rank() != 1 || scale.numel() != x.dim(axis)) {
+    return ctx.error("scale ", scale.describe(), " does not match axis ", axis, " of ", x.describe());
+  }
+  ix->per_axis = true;
+  ix->n = x.dim(axis);
+  for (std::size_t d = axis + 1; d < x.rank(); ++d) ix->inner *= x.dim(d);
+  return Status();
+}
+
+template <class T>
+T saturate(double v) {
+  v = std::min<double>(std::max<double>(v, std::numeric_limits<T>::lowest()), std::numeric_limits<T>::max());
+  return static_cast<T>(v);
+}
+
+}  // namespace
+
+Status prepare_quantize_linear(OpContext& ctx) {
+  ctx.set_output(0, ctx.has_input(2) ? ctx.input(2).dtype() : DType::kUInt8, ctx.input(0).dims());
+  return Status();
+}
+
+Status run_quantize_linear(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& scale = ctx.input(1);
+  AxisIndexer ix;
+  SPARSIFY_RETURN_IF_ERROR(make_indexer(ctx, x, scale, &ix));
+  const std::vector<double> v = tensor_to_doubles(x), s = tensor_to_doubles(scale);
+  const std::vector<double> z = ctx.has_input(2) ? tensor_to_doubles(ctx.input(2)) : std::vector<double>(s.size(), 0.0);
+  return dispatch<kTypesInt>(ctx.output(0).dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* out = ctx.output(0).data<T>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::int64_t a = ix(static_cast<std::int64_t>(i));
+      // ref: ONNX QuantizeLinear: saturate(round_half_to_even(x / y_scale) + y_zero_point), in float
+      const float q = std::nearbyint(static_cast<float>(v[i]) / static_cast<float>(s[a]));
+      out[i] = saturate<T>(static_cast<double>(q) + z[a]);
+    }
+    return Status();
+  });
+}
+
+Status prepare_dequantize_linear(OpContext& ctx) {
+  ctx.set_output(0, ctx.input(1).dtype(), ctx.input(0).dims());
+  return Status();
+}
+
+Status run_dequantize_linear(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& scale = ctx.input(1);
+  AxisIndexer ix;
+  SPARSIFY_RETURN_IF_ERROR(make_indexer(ctx, x, scale, &ix));
+  const std::vector<double> v = tensor_to_doubles(x), s = tensor_to_doubles(scale);
+  const std::vector<double> z = ctx.has_input(2) ? tensor_to_doubles(ctx.input(2)) : std::vector<double>(s.size(), 0.0);
+  return dispatch<kTypesFloat | kTypesHalf>(ctx.output(0).dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* out = ctx.output(0).data<T>();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::int64_t a = ix(static_cast<std::int64_t>(i));
+      out[i] = from_double<T>(static_cast<float>(v[i] - z[a]) * static_cast<float>(s[a]));
+    }
+    return Status();
+  });
+}
+
+Status prepare_dynamic_quantize_linear(OpContext& ctx) {
+  ctx.set_output(0, DType::kUInt8, ctx.input(0).dims());
+  ctx.set_output(1, DType::kFloat32, {});
+  ctx.set_output(2, DType::kUInt8, {});
+  return Status();
+}
+
+Status run_dynamic_quantize_linear(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kFloat32) return ctx.unsupported_error("input type ", dtype_name(x.dtype()), " is not supported");
+  const float* in = x.data<float>();
+  float lo = 0, hi = 0;
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    lo = std::min(lo, in[i]);
+    hi = std::max(hi, in[i]);
+  }
+  // ref: ONNX DynamicQuantizeLinear (uint8): scale = (max(0,x_max) - min(0,x_min)) / 255
+  const float scale = (hi - lo) / 255.0f;
+  const float zp_f = scale == 0 ? 0.0f : std::nearbyint(0.0f - lo / scale);
+  const std::uint8_t zp = saturate<std::uint8_t>(zp_f);
+  std::uint8_t* out = ctx.output(0).data<std::uint8_t>();
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    out[i] = scale == 0 ? zp : saturate<std::uint8_t>(std::nearbyint(in[i] / scale) + static_cast<float>(zp));
+  }
+  *ctx.output(1).data<float>() = scale;
+  *ctx.output(2).data<std::uint8_t>() = zp;
+  return Status();
+}
+
+}  // namespace sparsify::engine
