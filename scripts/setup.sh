@@ -25,7 +25,8 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  libyaml-cpp-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
+  libyaml-cpp-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev catch2 zlib1g-dev
+  python3-torch python3-torchvision python3-onnx
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -69,7 +70,8 @@ for spec in "${NPM_PACKAGES[@]}"; do
   have="$(node -p "try{require('$DEPS/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)"
   if [ "$have" != "$version" ]; then
     log "installing npm package $spec"
-    (cd "$DEPS" && npm install --no-audit --no-fund --no-save --prefix "$DEPS" "$spec" >/dev/null)
+    # onnxruntime-node: its install script would download binaries; the npm package ships them.
+    (cd "$DEPS" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --no-save --prefix "$DEPS" "$spec" >/dev/null)
   else
     log "npm: $spec present"
   fi

@@ -332,3 +332,33 @@ TEST_CASE("values print as Python's repr", "[recipe]") {
   CHECK(Value::integer(3).to_string() == "3");
   CHECK(Value::list({Value::string("a"), Value::boolean(false)}).to_string() == "['a', False]");
 }
+
+#include "sparseml/recipe/emit.h"
+
+TEST_CASE("to_yaml: a resolved recipe parses back to the same modifiers", "[recipe]") {
+  for (const char* path : {"recipes/mnist_cnn-pruned90-quant.yaml", "recipes/pytorch-nm-mnist-recipe.yaml"}) {
+    auto r = parse_recipe_file(path);
+    REQUIRE(r.ok());
+    const std::string yaml = to_yaml(*r);
+    INFO(yaml);
+    auto back = parse_recipe_text(yaml, "resolved.yaml");
+    REQUIRE(back.ok());
+    REQUIRE(back->modifiers.size() == r->modifiers.size());
+    for (size_t i = 0; i < r->modifiers.size(); ++i) {
+      CHECK(back->modifiers[i].type_name == r->modifiers[i].type_name);
+      CHECK(back->modifiers[i].start_epoch == r->modifiers[i].start_epoch);
+      CHECK(back->modifiers[i].end_epoch == r->modifiers[i].end_epoch);
+      CHECK(back->modifiers[i].all_params() == r->modifiers[i].all_params());
+      for (size_t t = 0; t < r->modifiers[i].targets.size(); ++t)
+        CHECK(back->modifiers[i].targets[t].final_sparsity == r->modifiers[i].targets[t].final_sparsity);
+    }
+    CHECK(back->end_epoch() == r->end_epoch());
+  }
+  Recipe staged = parse_ok("s1:\n  n: 2\n  m_modifiers:\n    - !EpochRangeModifier {end_epoch: eval(n)}\n"
+                           "s2:\n  modifiers:\n    - !SetLearningRateModifier {learning_rate: 0.1, start_epoch: 2}\n");
+  auto back = parse_recipe_text(to_yaml(staged), "x.yaml");
+  REQUIRE(back.ok());
+  CHECK(back->stages.size() == 2);
+  CHECK(back->modifiers[1].stage == "s2");
+  CHECK(to_yaml(Value::string("it's")) == "'it''s'");
+}
