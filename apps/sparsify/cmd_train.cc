@@ -37,6 +37,10 @@ void add_train_command(CLI::App& app, CommandRunner* run) {
   cmd->add_option("--seed", o->seed, "Seed for initialization and shuffling")->capture_default_str();
   cmd->add_option("--train-limit", o->train_limit, "Use only the first N training images (0: all)");
   cmd->add_option("--test-limit", o->test_limit, "Evaluate on the first N test images (0: all)");
+  cmd->add_option("--from", o->from, "Transfer learning: start from this checkpoint's architecture and weights");
+  cmd->add_option("--num-classes", o->num_classes, "Classifier size (default: from the data); a new size replaces the head");
+  cmd->add_option("--classes", o->classes, "Keep only these labels, relabelled 0..k-1 (e.g. --classes 0,1,2,3,4)")->delimiter(',');
+  cmd->add_option("--freeze", o->freeze, "Parameter pattern not to train (exact, re:<regex>, __ALL__); repeatable");
   cmd->callback([o, run]() { *run = [o]() { return run_train(*o); }; });
 }
 

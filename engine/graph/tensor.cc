@@ -30,6 +30,14 @@ Tensor Tensor::shape_only(DType dtype, Dims dims) {
   return t;
 }
 
+Tensor Tensor::view(DType dtype, Dims dims, const std::shared_ptr<std::byte>& owner, std::size_t byte_offset) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.buffer_ = std::shared_ptr<std::byte>(owner, owner.get() + byte_offset);
+  return t;
+}
+
 Tensor Tensor::reshaped(Dims dims) const {
   SPARSIFY_CHECK(dims_numel(dims) == numel());
   Tensor t = *this;

@@ -21,6 +21,10 @@ class Tensor {
   Tensor(DType dtype, Dims dims);
   /// A descriptor without storage.
   static Tensor shape_only(DType dtype, Dims dims);
+  /// A tensor over `owner`'s storage starting `byte_offset` bytes in (no copy, no allocation
+  /// beyond dims). The view keeps `owner` alive; the caller keeps offsets in bounds. Used by the
+  /// execution plan for arena slots.
+  static Tensor view(DType dtype, Dims dims, const std::shared_ptr<std::byte>& owner, std::size_t byte_offset);
   /// A rank-0 tensor holding `v`.
   template <class T>
   static Tensor scalar(T v) {

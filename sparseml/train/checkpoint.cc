@@ -96,6 +96,8 @@ StatusOr<std::string> write_checkpoint(const std::string& output_dir, const Chec
                       {"seed", s.seed},
                       {"data_dir", s.data_dir},
                       {"recipe_source", s.recipe_source},
+                      {"classes", s.classes},
+                      {"freeze", s.freeze},
                       {"quantized", model.qat().enabled()},
                       {"metrics", nlohmann::json::parse(s.metrics.empty() ? "{}" : s.metrics)}};
   SPARSIFY_RETURN_IF_ERROR(write_file_atomic(tmp / "recipe.yaml", recipe_yaml));
@@ -147,6 +149,8 @@ StatusOr<CheckpointState> read_checkpoint_state(const std::string& path) {
     s.seed = j.at("seed").get<std::uint64_t>();
     s.data_dir = j.at("data_dir").get<std::string>();
     s.recipe_source = j.value("recipe_source", "");
+    s.classes = j.value("classes", std::vector<int>{});
+    s.freeze = j.value("freeze", std::vector<std::string>{});
     s.metrics = j.value("metrics", nlohmann::json::object()).dump();
   } catch (const nlohmann::json::exception& e) {
     return invalid_argument(file.string(), ": ", e.what());

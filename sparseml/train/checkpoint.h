@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/base/status.h"
 
@@ -37,6 +38,8 @@ struct CheckpointState {
   std::uint64_t seed = 0;
   std::string data_dir;
   std::string recipe_source;
+  std::vector<int> classes;           // label subset trained on (transfer to a k-class task), or empty
+  std::vector<std::string> freeze;    // parameter patterns kept frozen
   std::string metrics;                // JSON object of the epoch's metrics
 };
 

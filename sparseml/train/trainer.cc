@@ -1,5 +1,5 @@
-// The built-in trainer: loads data and model, runs the recipe through the Manager, evaluates,
-// writes checkpoints atomically, and resumes from them exactly.
+// The built-in trainer: one training loop (run_loop) behind `sparsify train`, --resume, --from
+// (transfer learning) and fit() with a user's model and datasets.
 #include "sparseml/train/trainer.h"
 
 #include <torch/torch.h>
@@ -9,17 +9,17 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "sparseml/data/batches.h"
-#include "sparseml/data/mnist.h"
-#include "sparseml/models/models.h"
+#include "sparseml/data/subset.h"
 #include "sparseml/recipe/emit.h"
 #include "sparseml/train/checkpoint.h"
+#include "sparseml/train/fit.h"
 #include "sparseml/train/manager.h"
+#include "sparseml/train/transfer.h"
 
 namespace sparsify::ml {
 namespace fs = std::filesystem;
@@ -42,12 +42,9 @@ class ModelQuantization final : public QuantizationControl {
   models::Model& model_;
 };
 
-struct EvalResult {
-  double loss = 0, accuracy = 0;
-};
-
-EvalResult evaluate(models::Model& model, data::BatchIterator& it) {
+EvalResult evaluate_batches(models::Model& model, data::BatchIterator& it) {
   torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
   model.eval();
   // Observers also observe in eval mode: evaluating must not move the quantization ranges.
   const bool observers_were_on = model.qat().enabled() && model.qat().observers_enabled();
@@ -64,8 +61,12 @@ EvalResult evaluate(models::Model& model, data::BatchIterator& it) {
     seen += b->labels.size(0);
   }
   if (observers_were_on) model.qat().enable_observers();
-  model.train();
-  return {seen ? loss / static_cast<double>(seen) : 0.0, seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0};
+  if (was_training) model.train();
+  EvalResult r;
+  r.count = seen;
+  r.loss = seen ? loss / static_cast<double>(seen) : 0.0;
+  r.accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+  return r;
 }
 
 // One progress line per epoch; redrawn in place only on a terminal.
@@ -91,11 +92,6 @@ class Progress {
   std::int64_t batches_;
 };
 
-std::string default_output_dir(const TrainOptions& o) {
-  std::string stem = fs::path(o.recipe.empty() ? "resume" : o.recipe).stem().string();
-  return (fs::path("out") / (o.model + "-" + stem)).string();
-}
-
 StatusOr<std::unique_ptr<torch::optim::Optimizer>> make_optimizer(const std::string& name, models::Model& model, double lr) {
   if (name == "sgd")
     return std::unique_ptr<torch::optim::Optimizer>(
@@ -106,117 +102,73 @@ StatusOr<std::unique_ptr<torch::optim::Optimizer>> make_optimizer(const std::str
   return invalid_argument("--optimizer: unknown optimizer '", name, "'; valid: sgd, adam");
 }
 
-StatusOr<TrainResult> train_impl(TrainOptions o) {
-  // ---- What to run: a fresh run, or the state of a checkpoint -------------------------------
-  CheckpointState resume_state;
+// Everything one training run needs.
+struct Run {
+  models::Model* model = nullptr;
   recipe::Recipe recipe;
-  if (!o.resume.empty()) {
-    SPARSIFY_ASSIGN_OR_RETURN(o.resume, resolve_checkpoint_dir(o.resume));
-    SPARSIFY_ASSIGN_OR_RETURN(resume_state, read_checkpoint_state(o.resume));
-    SPARSIFY_ASSIGN_OR_RETURN(recipe, recipe::parse_recipe_file((fs::path(o.resume) / "recipe.yaml").string()));
-    o.model = resume_state.model.arch;
-    o.batch_size = resume_state.batch_size;
-    o.optimizer = resume_state.optimizer;
-    o.lr = resume_state.lr;
-    o.seed = resume_state.seed;
-    if (o.data_dir.empty()) o.data_dir = resume_state.data_dir;
-    if (o.output_dir.empty()) o.output_dir = fs::path(o.resume).parent_path().parent_path().string();
-    o.train_limit = resume_state.train_limit;
-  } else {
-    if (o.recipe.empty()) return invalid_argument("--recipe is required (or --resume a checkpoint)");
-    recipe::VariableOverrides overrides;
-    if (!o.recipe_args.empty()) {
-      SPARSIFY_ASSIGN_OR_RETURN(overrides, recipe::parse_recipe_args(o.recipe_args));
-    }
-    SPARSIFY_ASSIGN_OR_RETURN(recipe, recipe::parse_recipe_file(o.recipe, overrides));
-  }
-  if (recipe.num_epochs() < 1) return invalid_argument(recipe.file, ": the recipe trains for 0 epochs; add an EpochRangeModifier");
+  data::BatchIterator* train_it = nullptr;
+  data::BatchIterator* test_it = nullptr;
+  FitOptions options;
+  std::int64_t train_limit = 0;
+  std::string resume_dir;     // set: continue from this checkpoint
+  int first_epoch = 0;
+  std::vector<int> classes;   // recorded in checkpoints for --resume
+  std::vector<std::string> freeze;
+};
 
+StatusOr<TrainResult> run_loop(Run& run) {
+  models::Model& model = *run.model;
+  const FitOptions& o = run.options;
   torch::set_num_threads(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  torch::manual_seed(o.seed);
-
-  // ---- Data ----------------------------------------------------------------------------------
-  if (o.data_dir.empty()) {
-    SPARSIFY_ASSIGN_OR_RETURN(o.data_dir, data::find_data_dir("mnist"));
-  }
-  SPARSIFY_ASSIGN_OR_RETURN(data::ImageDataset train_set, data::load_mnist(o.data_dir, data::Split::kTrain));
-  SPARSIFY_ASSIGN_OR_RETURN(data::ImageDataset test_set, data::load_mnist(o.data_dir, data::Split::kTest));
-  const int num_classes = std::max(train_set.num_classes, test_set.num_classes);
-  if (train_set.rows != test_set.rows || train_set.cols != test_set.cols)
-    return invalid_argument(o.data_dir, ": train images are ", train_set.rows, "x", train_set.cols, ", test images ",
-                            test_set.rows, "x", test_set.cols);
-  data::BatchOptions train_opts;
-  train_opts.batch_size = o.batch_size;
-  train_opts.seed = o.seed;
-  SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator train_it,
-                            data::BatchIterator::create(std::make_shared<const data::ImageDataset>(std::move(train_set)), train_opts));
-  if (o.train_limit > 0) train_it = train_it.subset(o.train_limit);
-  data::BatchOptions test_opts;
-  test_opts.batch_size = 1000;
-  test_opts.shuffle = false;
-  SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator test_it,
-                            data::BatchIterator::create(std::make_shared<const data::ImageDataset>(std::move(test_set)), test_opts));
-  if (o.test_limit > 0) test_it = test_it.subset(o.test_limit);
-  const std::int64_t spe = train_it.num_batches();
-
-  // ---- Model, optimizer, manager -------------------------------------------------------------
-  models::ModelConfig cfg;
-  cfg.arch = o.model;
-  cfg.num_classes = num_classes;
-  cfg.in_channels = 1;
-  cfg.image_size = train_it.dataset().rows;
-  SPARSIFY_ASSIGN_OR_RETURN(std::shared_ptr<models::Model> model, models::create_model(cfg));
-  if (model->input_dtype() != torch::kFloat)
-    return invalid_argument("--model ", o.model, " takes token ids; `sparsify train` trains image classifiers on IDX data");
-  SPARSIFY_ASSIGN_OR_RETURN(std::unique_ptr<torch::optim::Optimizer> optimizer, make_optimizer(o.optimizer, *model, o.lr));
-  ModelQuantization quant(*model);
-  const std::vector<recipe::ParamInfo> params = models::describe_parameters(*model);
-  SPARSIFY_ASSIGN_OR_RETURN(std::unique_ptr<Manager> manager, Manager::create(recipe, *model, *optimizer, spe, &quant, params));
+  if (run.recipe.num_epochs() < 1) return invalid_argument(run.recipe.file, ": the recipe trains for 0 epochs; add an EpochRangeModifier");
+  const std::int64_t spe = run.train_it->num_batches();
+  SPARSIFY_ASSIGN_OR_RETURN(std::unique_ptr<torch::optim::Optimizer> optimizer, make_optimizer(o.optimizer, model, o.lr));
+  ModelQuantization quant(model);
+  const std::vector<recipe::ParamInfo> params = models::describe_parameters(model);
+  SPARSIFY_ASSIGN_OR_RETURN(std::unique_ptr<Manager> manager, Manager::create(run.recipe, model, *optimizer, spe, &quant, params));
 
   TrainResult result;
-  for (const auto& d : recipe::lint_recipe(recipe, params)) {
+  for (const auto& d : recipe::lint_recipe(run.recipe, params)) {
     std::fprintf(stderr, "%s\n", d.to_string().c_str());
     result.warnings.push_back(d.to_string());
   }
-
-  // ---- Output dir and resume -------------------------------------------------------------------
-  if (o.output_dir.empty()) o.output_dir = default_output_dir(o);
-  int first_epoch = 0;
-  if (!o.resume.empty()) {
-    SPARSIFY_RETURN_IF_ERROR(load_checkpoint(o.resume, *model, *optimizer, *manager));
-    first_epoch = resume_state.epoch;
-    std::fprintf(stderr, "resuming %s at epoch %d (step %lld)\n", o.resume.c_str(), first_epoch,
+  const bool write = !o.output_dir.empty();
+  if (!run.resume_dir.empty()) {
+    SPARSIFY_RETURN_IF_ERROR(load_checkpoint(run.resume_dir, model, *optimizer, *manager));
+    std::fprintf(stderr, "resuming %s at epoch %d (step %lld)\n", run.resume_dir.c_str(), run.first_epoch,
                  static_cast<long long>(manager->step()));
-  } else {
+  } else if (write) {
     SPARSIFY_RETURN_IF_ERROR(prepare_output_dir(o.output_dir, o.overwrite));
   }
   CheckpointState state;
+  const models::ModelConfig& cfg = model.config();
   state.model = {cfg.arch, cfg.num_classes, cfg.in_channels, cfg.image_size};
   state.batch_size = o.batch_size;
   state.optimizer = o.optimizer;
   state.lr = o.lr;
   state.seed = o.seed;
   state.data_dir = o.data_dir;
-  state.train_limit = o.train_limit;
+  state.train_limit = run.train_limit;
   state.steps_per_epoch = spe;
-  state.recipe_source = o.resume.empty() ? o.recipe : resume_state.recipe_source;
-  const std::string recipe_yaml = recipe::to_yaml(recipe);
+  state.recipe_source = o.recipe_source;
+  state.classes = run.classes;
+  state.freeze = run.freeze;
+  const std::string recipe_yaml = recipe::to_yaml(run.recipe);
 
-  // ---- Train -----------------------------------------------------------------------------------
   const int epochs = manager->num_epochs();
   double train_seconds = 0;
   std::int64_t train_images = 0;
   EvalResult eval;
-  model->train();
-  for (int epoch = first_epoch; epoch < epochs; ++epoch) {
-    train_it.start_epoch(epoch);
+  model.train();
+  for (int epoch = run.first_epoch; epoch < epochs; ++epoch) {
+    run.train_it->start_epoch(epoch);
     Progress progress(o.progress, epoch, epochs, spe);
     double loss_sum = 0;
     std::int64_t correct = 0, seen = 0, done = 0;
     const auto t0 = Clock::now();
-    while (auto b = train_it.next()) {
+    while (auto b = run.train_it->next()) {
       SPARSIFY_RETURN_IF_ERROR(manager->begin_step());
-      torch::Tensor logits = model->forward(b->images);
+      torch::Tensor logits = model.forward(b->images);
       torch::Tensor loss = torch::nn::functional::cross_entropy(logits, b->labels);
       optimizer->zero_grad();
       loss.backward();
@@ -238,10 +190,12 @@ StatusOr<TrainResult> train_impl(TrainOptions o) {
     const double train_acc = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
     progress.update(done, train_loss, train_acc, manager->learning_rate(), manager->overall_pruned_sparsity(),
                     manager->quantization_active(), true);
-    eval = evaluate(*model, test_it);
-    std::fprintf(stderr, "  test loss %.4f acc %.2f%%  (%.1f s, %.0f images/s)\n", eval.loss, 100 * eval.accuracy, seconds,
-                 seconds > 0 ? static_cast<double>(seen) / seconds : 0.0);
-
+    eval = evaluate_batches(model, *run.test_it);
+    if (o.progress)
+      std::fprintf(stderr, "  test loss %.4f acc %.2f%%  (%.1f s, %.0f images/s)\n", eval.loss, 100 * eval.accuracy, seconds,
+                   seconds > 0 ? static_cast<double>(seen) / seconds : 0.0);
+    if (epoch + 1 == epochs) manager->finalize();
+    if (!write) continue;
     nlohmann::json metrics = {{"epoch", epoch + 1},
                               {"step", manager->step()},
                               {"train_loss", train_loss},
@@ -256,17 +210,15 @@ StatusOr<TrainResult> train_impl(TrainOptions o) {
     state.epoch = epoch + 1;
     state.step = manager->step();
     state.metrics = metrics.dump();
-    if (epoch + 1 == epochs) manager->finalize();
     SPARSIFY_ASSIGN_OR_RETURN(result.last_checkpoint,
-                              write_checkpoint(o.output_dir, state, recipe_yaml, *model, *optimizer, *manager));
+                              write_checkpoint(o.output_dir, state, recipe_yaml, model, *optimizer, *manager));
     SPARSIFY_RETURN_IF_ERROR(append_metrics(o.output_dir, metrics.dump()));
   }
-  if (first_epoch >= epochs) {
-    eval = evaluate(*model, test_it);
-    result.last_checkpoint = o.resume;
+  if (run.first_epoch >= epochs) {
+    eval = evaluate_batches(model, *run.test_it);
+    result.last_checkpoint = run.resume_dir;
   }
 
-  // ---- Summary ---------------------------------------------------------------------------------
   result.output_dir = o.output_dir;
   result.epochs = epochs;
   result.test_accuracy = eval.accuracy;
@@ -274,11 +226,11 @@ StatusOr<TrainResult> train_impl(TrainOptions o) {
   result.pruned_sparsity = manager->overall_pruned_sparsity();
   result.train_images_per_second = train_seconds > 0 ? static_cast<double>(train_images) / train_seconds : 0.0;
   std::map<std::string, bool> quantized;
-  if (model->qat().enabled())
-    for (const auto& layer : model->qat().layers())
+  if (model.qat().enabled())
+    for (const auto& layer : model.qat().layers())
       if (layer.weight) quantized[layer.name + ".weight"] = true;
   double zeros = 0, total = 0;
-  auto named = model->named_parameters();
+  auto named = model.named_parameters();
   for (const auto& p : params) {
     if (!p.prunable) continue;
     const torch::Tensor& w = named[p.name];
@@ -292,14 +244,136 @@ StatusOr<TrainResult> train_impl(TrainOptions o) {
     result.layers.push_back(row);
   }
   result.prunable_sparsity = total > 0 ? zeros / total : 0.0;
-  std::fprintf(stderr, "\n%-40s %-20s %9s  %s\n", "layer", "shape", "sparsity", "quantized");
-  for (const auto& row : result.layers) {
-    std::string shape;
-    for (auto d : row.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
-    std::fprintf(stderr, "%-40s %-20s %8.2f%%  %s\n", row.name.c_str(), shape.c_str(), 100 * row.sparsity,
-                 row.quantized ? "int8" : "no");
+  if (o.progress) {
+    std::fprintf(stderr, "\n%-40s %-20s %9s  %s\n", "layer", "shape", "sparsity", "quantized");
+    for (const auto& row : result.layers) {
+      std::string shape;
+      for (auto d : row.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      std::fprintf(stderr, "%-40s %-20s %8.2f%%  %s\n", row.name.c_str(), shape.c_str(), 100 * row.sparsity,
+                   row.quantized ? "int8" : "no");
+    }
   }
   return result;
+}
+
+StatusOr<data::BatchIterator> make_iterator(std::shared_ptr<const data::ImageDataset> ds, std::int64_t batch, bool shuffle,
+                                            std::uint64_t seed, std::int64_t limit) {
+  data::BatchOptions bo;
+  bo.batch_size = batch;
+  bo.shuffle = shuffle;
+  bo.seed = seed;
+  SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator it, data::BatchIterator::create(std::move(ds), bo));
+  if (limit > 0) it = it.subset(limit);
+  return it;
+}
+
+StatusOr<TrainResult> train_impl(TrainOptions o) {
+  // ---- What to run: a fresh run, a transfer from a checkpoint, or the rest of a checkpoint ----
+  CheckpointState resume_state;
+  recipe::Recipe recipe;
+  if (!o.resume.empty()) {
+    SPARSIFY_ASSIGN_OR_RETURN(o.resume, resolve_checkpoint_dir(o.resume));
+    SPARSIFY_ASSIGN_OR_RETURN(resume_state, read_checkpoint_state(o.resume));
+    SPARSIFY_ASSIGN_OR_RETURN(recipe, recipe::parse_recipe_file((fs::path(o.resume) / "recipe.yaml").string()));
+    o.model = resume_state.model.arch;
+    o.num_classes = resume_state.model.num_classes;
+    o.batch_size = resume_state.batch_size;
+    o.optimizer = resume_state.optimizer;
+    o.lr = resume_state.lr;
+    o.seed = resume_state.seed;
+    if (o.data_dir.empty()) o.data_dir = resume_state.data_dir;
+    if (o.output_dir.empty()) o.output_dir = fs::path(o.resume).parent_path().parent_path().string();
+    o.train_limit = resume_state.train_limit;
+    o.recipe = resume_state.recipe_source;
+    o.classes = resume_state.classes;
+    o.freeze = resume_state.freeze;
+    o.from.clear();
+  } else {
+    if (o.recipe.empty()) return invalid_argument("--recipe is required (or --resume a checkpoint)");
+    recipe::VariableOverrides overrides;
+    if (!o.recipe_args.empty()) {
+      SPARSIFY_ASSIGN_OR_RETURN(overrides, recipe::parse_recipe_args(o.recipe_args));
+    }
+    SPARSIFY_ASSIGN_OR_RETURN(recipe, recipe::parse_recipe_file(o.recipe, overrides));
+  }
+  torch::manual_seed(o.seed);
+
+  // ---- Data ----------------------------------------------------------------------------------
+  if (o.data_dir.empty()) {
+    SPARSIFY_ASSIGN_OR_RETURN(o.data_dir, data::find_data_dir("mnist"));
+  }
+  SPARSIFY_ASSIGN_OR_RETURN(data::ImageDataset train_set, data::load_mnist(o.data_dir, data::Split::kTrain));
+  SPARSIFY_ASSIGN_OR_RETURN(data::ImageDataset test_set, data::load_mnist(o.data_dir, data::Split::kTest));
+  if (!o.classes.empty()) {
+    SPARSIFY_ASSIGN_OR_RETURN(train_set, data::select_classes(train_set, o.classes));
+    SPARSIFY_ASSIGN_OR_RETURN(test_set, data::select_classes(test_set, o.classes));
+  }
+  if (train_set.rows != test_set.rows || train_set.cols != test_set.cols)
+    return invalid_argument(o.data_dir, ": train images are ", train_set.rows, "x", train_set.cols, ", test images ",
+                            test_set.rows, "x", test_set.cols);
+  const std::int64_t data_classes = std::max(train_set.num_classes, test_set.num_classes);
+  if (o.num_classes == 0) o.num_classes = data_classes;
+  if (o.num_classes < data_classes)
+    return invalid_argument("--num-classes ", o.num_classes, " is fewer than the ", data_classes, " classes in ", o.data_dir);
+  const std::int64_t rows = train_set.rows;
+  SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator train_it,
+                            make_iterator(std::make_shared<const data::ImageDataset>(std::move(train_set)), o.batch_size,
+                                          /*shuffle=*/true, o.seed, o.train_limit));
+  SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator test_it,
+                            make_iterator(std::make_shared<const data::ImageDataset>(std::move(test_set)), 1000,
+                                          /*shuffle=*/false, o.seed, o.test_limit));
+
+  // ---- Model ---------------------------------------------------------------------------------
+  std::shared_ptr<models::Model> model;
+  if (!o.from.empty()) {
+    std::vector<std::string> replaced;
+    SPARSIFY_ASSIGN_OR_RETURN(model, load_model(o.from, o.num_classes, &replaced));
+    if (!replaced.empty()) {
+      std::string names;
+      for (const auto& n : replaced) names += (names.empty() ? "" : ", ") + n;
+      std::fprintf(stderr, "transfer: new %lld-class head (%s); every other weight from %s\n",
+                   static_cast<long long>(o.num_classes), names.c_str(), o.from.c_str());
+    }
+  } else {
+    models::ModelConfig cfg;
+    cfg.arch = o.model;
+    cfg.num_classes = o.num_classes;
+    cfg.in_channels = 1;
+    cfg.image_size = rows;
+    SPARSIFY_ASSIGN_OR_RETURN(model, models::create_model(cfg));
+  }
+  if (model->input_dtype() != torch::kFloat)
+    return invalid_argument("--model ", model->config().arch, " takes token ids; `sparsify train` trains image classifiers on IDX data");
+  for (const auto& pattern : o.freeze) {
+    SPARSIFY_ASSIGN_OR_RETURN(int n, set_trainable(*model, pattern, /*trainable=*/false));
+    std::fprintf(stderr, "frozen: %d parameter%s matching '%s'\n", n, n == 1 ? "" : "s", pattern.c_str());
+  }
+
+  Run run;
+  run.model = model.get();
+  run.recipe = std::move(recipe);
+  run.train_it = &train_it;
+  run.test_it = &test_it;
+  run.train_limit = o.train_limit;
+  run.classes = o.classes;
+  run.freeze = o.freeze;
+  run.options.batch_size = o.batch_size;
+  run.options.optimizer = o.optimizer;
+  run.options.lr = o.lr;
+  run.options.threads = o.threads;
+  run.options.seed = o.seed;
+  run.options.output_dir = o.output_dir.empty()
+                               ? (fs::path("out") / (model->config().arch + "-" + fs::path(o.recipe).stem().string())).string()
+                               : o.output_dir;
+  run.options.overwrite = o.overwrite;
+  run.options.progress = o.progress;
+  run.options.recipe_source = o.recipe;
+  run.options.data_dir = o.data_dir;
+  if (!o.resume.empty()) {
+    run.resume_dir = o.resume;
+    run.first_epoch = resume_state.epoch;
+  }
+  return run_loop(run);
 }
 
 }  // namespace
@@ -311,6 +385,34 @@ StatusOr<TrainResult> train(const TrainOptions& options) {
     return internal_error("LibTorch: ", e.what_without_backtrace());
   } catch (const std::exception& e) {
     return internal_error(e.what());
+  }
+}
+
+StatusOr<TrainResult> fit(models::Model& model, const recipe::Recipe& recipe, std::shared_ptr<const data::ImageDataset> train,
+                          std::shared_ptr<const data::ImageDataset> test, const FitOptions& options) {
+  try {
+    if (!train || !test) return invalid_argument("fit: train and test datasets are required");
+    SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator train_it, make_iterator(std::move(train), options.batch_size, true, options.seed, 0));
+    SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator test_it, make_iterator(std::move(test), 1000, false, options.seed, 0));
+    Run run;
+    run.model = &model;
+    run.recipe = recipe;
+    run.train_it = &train_it;
+    run.test_it = &test_it;
+    run.options = options;
+    return run_loop(run);
+  } catch (const c10::Error& e) {
+    return internal_error("fit: LibTorch: ", e.what_without_backtrace());
+  }
+}
+
+StatusOr<EvalResult> evaluate(models::Model& model, const data::ImageDataset& dataset, std::int64_t batch_size) {
+  try {
+    auto shared = std::make_shared<const data::ImageDataset>(dataset);
+    SPARSIFY_ASSIGN_OR_RETURN(data::BatchIterator it, make_iterator(shared, batch_size, false, 0, 0));
+    return evaluate_batches(model, it);
+  } catch (const c10::Error& e) {
+    return internal_error("evaluate: LibTorch: ", e.what_without_backtrace());
   }
 }
 

@@ -27,6 +27,11 @@ struct TrainOptions {
   std::int64_t train_limit = 0;       // use only the first N training images (0: all)
   std::int64_t test_limit = 0;        // evaluate on the first N test images (0: all)
   bool progress = true;               // progress bars (only redrawn on a terminal)
+  // Transfer learning:
+  std::string from;                   // checkpoint to start from (architecture and weights)
+  std::int64_t num_classes = 0;       // classifier size; 0: from the data. A new size replaces the head
+  std::vector<int> classes;           // keep only these labels, remapped to 0..k-1 (e.g. a 5-class task)
+  std::vector<std::string> freeze;    // parameter patterns (exact, re:, __ALL__) not to train
 };
 
 /// One row of the final per-layer table.

@@ -156,3 +156,64 @@ TEST_CASE("bad input is a clear error", "[trainer]") {
   CHECK_THAT(read_checkpoint_state("/nonexistent").status().message(), Catch::Contains("not a checkpoint"));
   fs::remove_all(temp_dir("bad"));
 }
+
+#include "sparseml/data/subset.h"
+#include "sparseml/train/fit.h"
+#include "sparseml/train/transfer.h"
+
+TEST_CASE("transfer: new head, exact sparsity kept, frozen layers unchanged, in-memory datasets", "[trainer][transfer]") {
+  const std::string src = temp_dir("transfer_src");
+  TrainOptions o = short_run("recipes/mnist_cnn-pruned90.yaml", kFastPruning, src);
+  o.train_limit = 2000;
+  REQUIRE(train(o).ok());
+
+  std::vector<std::string> replaced;
+  auto model = load_model(src, /*num_classes=*/5, &replaced);
+  INFO(model.status().to_string());
+  REQUIRE(model.ok());
+  CHECK(replaced == std::vector<std::string>{"out.weight", "out.bias"});
+  auto source = load_model(src);
+  REQUIRE(source.ok());
+  auto before = (*source)->named_parameters();
+  auto after = (*model)->named_parameters();
+  CHECK(torch::equal(before["conv2.0.weight"], after["conv2.0.weight"]));
+  CHECK(after["out.weight"].size(0) == 5);
+
+  REQUIRE(set_trainable(**model, "re:conv1\\..*", false).value() == 2);
+  CHECK_THAT(set_trainable(**model, "conv9.weight", false).status().message(), Catch::Contains("parameters: conv1.0.weight"));
+  const torch::Tensor conv1 = after["conv1.0.weight"].clone();
+  const double conv2_zeros = (after["conv2.0.weight"] == 0).sum().item<double>();
+
+  // A user-built in-memory dataset: the first 5 digits of MNIST, relabelled 0..4.
+  auto dir = data::find_data_dir("mnist");
+  REQUIRE(dir.ok());
+  auto full = data::load_mnist(*dir, data::Split::kTrain);
+  REQUIRE(full.ok());
+  auto five = data::select_classes(*full, {0, 1, 2, 3, 4});
+  REQUIRE(five.ok());
+  CHECK(five->num_classes == 5);
+  data::ImageDataset train_set = *five, test_set = *five;
+  train_set.count = 1500;
+  train_set.images.resize(1500 * 784);
+  train_set.labels.resize(1500);
+  test_set.images.erase(test_set.images.begin(), test_set.images.begin() + 20000 * 784);
+  test_set.labels.erase(test_set.labels.begin(), test_set.labels.begin() + 20000);
+  test_set.count = static_cast<std::int64_t>(test_set.labels.size());
+  auto recipe = recipe::parse_recipe_file("recipes/mnist_cnn-transfer.yaml", recipe::parse_recipe_args(R"({"num_epochs": 2})").value());
+  REQUIRE(recipe.ok());
+  FitOptions fo;
+  fo.threads = 2;
+  fo.progress = false;
+  auto r = fit(**model, *recipe, std::make_shared<const data::ImageDataset>(train_set),
+               std::make_shared<const data::ImageDataset>(test_set), fo);
+  INFO(r.status().to_string());
+  REQUIRE(r.ok());
+  CHECK(torch::equal(after["conv1.0.weight"], conv1));                                   // frozen
+  CHECK((after["conv2.0.weight"] == 0).sum().item<double>() == conv2_zeros);              // exact sparsity kept
+  CHECK(r->test_accuracy > 0.9);
+  auto eval = evaluate(**model, test_set);
+  REQUIRE(eval.ok());
+  CHECK(eval->accuracy == Approx(r->test_accuracy));
+  CHECK_THAT(data::select_classes(*full, {3, 3}).status().message(), Catch::Contains("listed twice"));
+  fs::remove_all(src);
+}

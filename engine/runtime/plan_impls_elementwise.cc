@@ -1,0 +1,174 @@
+// Runtime fp32 implementations of the elementwise steps that surround the kernels (residual Add,
+// bias-like broadcasts, standalone activations): broadcast pattern and loop shape fixed at build.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/runtime/plan_impl.h"
+
+namespace sparsify::engine {
+namespace {
+
+// How an operand maps onto the output viewed as [rows, cols]: element (r, c) of the operand is
+// base[r * row_stride + c * col_stride].
+struct Operand {
+  const float* base = nullptr;
+  std::int64_t row_stride = 0;
+  int col_stride = 0;  // 0 or 1
+};
+
+// Dims without leading ones.
+Dims strip(const Dims& d) {
+  std::size_t i = 0;
+  while (i < d.size() && d[i] == 1) ++i;
+  return Dims(d.begin() + static_cast<std::ptrdiff_t>(i), d.end());
+}
+
+enum class Pattern { kFull, kSuffix, kChannel, kScalar, kNone };
+
+// Classifies operand dims `in` against output dims `out`; for kChannel sets *inner (elements per
+// channel run) and for kSuffix the suffix length is in.numel().
+Pattern classify(const Dims& in, const Dims& out, std::int64_t* inner) {
+  const Dims s = strip(in);
+  const Dims so = strip(out);
+  if (dims_numel(in) == 1) return Pattern::kScalar;
+  if (s == so) return Pattern::kFull;
+  if (s.size() <= out.size() && std::equal(s.begin(), s.end(), out.end() - static_cast<std::ptrdiff_t>(s.size()))) return Pattern::kSuffix;
+  // [C, 1, ..., 1] aligned so that C sits on an output axis and only ones follow.
+  std::size_t ones = 0;
+  while (ones < s.size() && s[s.size() - 1 - ones] == 1) ++ones;
+  if (s.size() - ones == 1 && s.size() <= out.size()) {
+    const std::size_t axis = out.size() - s.size();
+    if (out[axis] == s[0]) {
+      *inner = 1;
+      for (std::size_t k = axis + 1; k < out.size(); ++k) *inner *= out[k];
+      return Pattern::kChannel;
+    }
+  }
+  return Pattern::kNone;
+}
+
+template <class F>
+class BinaryKernel final : public StepKernel {
+ public:
+  BinaryKernel(Operand a, Operand b, float* y, std::int64_t rows, std::int64_t cols, std::int64_t channels, F f)
+      : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f) {}
+  Status run(std::byte*, ThreadPool*) override {
+    for (std::int64_t r = 0; r < rows_; ++r) {
+      const std::int64_t rr = channels_ > 0 ? r % channels_ : r;
+      const float* pa = a_.base + (a_.row_stride == -1 ? rr : r * a_.row_stride);
+      const float* pb = b_.base + (b_.row_stride == -1 ? rr : r * b_.row_stride);
+      float* py = y_ + r * cols_;
+      if (a_.col_stride == 1 && b_.col_stride == 1) {
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], pb[c]);
+      } else if (a_.col_stride == 1) {
+        const float vb = pb[0];
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], vb);
+      } else if (b_.col_stride == 1) {
+        const float va = pa[0];
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(va, pb[c]);
+      } else {
+        const float v = f_(pa[0], pb[0]);
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = v;
+      }
+    }
+    return Status();
+  }
+
+ private:
+  Operand a_, b_;
+  float* y_;
+  std::int64_t rows_, cols_, channels_;
+  F f_;
+};
+
+template <class F>
+StatusOr<std::unique_ptr<StepKernel>> make_binary(const StepBinding& b, F f) {
+  const Tensor& x0 = *b.inputs[0];
+  const Tensor& x1 = *b.inputs[1];
+  Tensor& y = *b.outputs[0];
+  const Dims& out = y.dims();
+  const std::int64_t total = y.numel();
+  std::int64_t inner0 = 0, inner1 = 0;
+  const Pattern p0 = classify(x0.dims(), out, &inner0), p1 = classify(x1.dims(), out, &inner1);
+  // Rows and columns: the broadcast operand's period decides the column count.
+  std::int64_t cols = total, channels = 0;
+  auto shape_for = [&](Pattern p, const Tensor& x, std::int64_t inner) -> bool {
+    if (p == Pattern::kSuffix) { cols = x.numel(); return true; }
+    if (p == Pattern::kChannel) { cols = inner; channels = x.numel(); return true; }
+    return p == Pattern::kFull || p == Pattern::kScalar;
+  };
+  if (p0 == Pattern::kNone || p1 == Pattern::kNone) {
+    return unsupported("broadcast of ", dims_to_string(x0.dims()), " and ", dims_to_string(x1.dims()),
+                       " is not full, suffix, per-channel or scalar");
+  }
+  if (p0 != Pattern::kFull && p1 != Pattern::kFull) return unsupported("neither operand has the output's shape");
+  if (!shape_for(p0, x0, inner0) || !shape_for(p1, x1, inner1)) return unsupported("broadcast pattern");
+  if (cols == 0) return unsupported("empty output");
+  const std::int64_t rows = total / cols;
+  auto operand = [&](Pattern p, const Tensor& x) {
+    Operand o;
+    o.base = x.data<float>();
+    if (p == Pattern::kFull) { o.row_stride = cols; o.col_stride = 1; }
+    else if (p == Pattern::kSuffix) { o.row_stride = 0; o.col_stride = 1; }
+    else if (p == Pattern::kChannel) { o.row_stride = -1; o.col_stride = 0; }  // -1: index r % channels
+    else { o.row_stride = 0; o.col_stride = 0; }
+    return o;
+  };
+  return std::unique_ptr<StepKernel>(
+      new BinaryKernel<F>(operand(p0, x0), operand(p1, x1), y.data<float>(), rows, cols, channels, f));
+}
+
+class UnaryKernel final : public StepKernel {
+ public:
+  UnaryKernel(const float* x, float* y, std::int64_t n, Epilogue act) : x_(x), y_(y), n_(n), act_(act) {}
+  Status run(std::byte*, ThreadPool*) override {
+    if (x_ != y_) std::copy(x_, x_ + n_, y_);
+    apply_activation(act_, y_, n_);
+    return Status();
+  }
+
+ private:
+  const float* x_;
+  float* y_;
+  std::int64_t n_;
+  Epilogue act_;
+};
+
+bool all_f32(const StepBinding& b) {
+  for (const Tensor* t : b.inputs) {
+    if (t != nullptr && t->dtype() != DType::kFloat32) return false;
+  }
+  return b.outputs[0] != nullptr && b.outputs[0]->dtype() == DType::kFloat32;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<StepKernel>> make_f32_binary(const StepBinding& b) {
+  if (!all_f32(b)) return unsupported("not float32");
+  const std::string& op = b.node->op_type;
+  if (op == "Add") return make_binary(b, [](float x, float y) { return x + y; });
+  if (op == "Sub") return make_binary(b, [](float x, float y) { return x - y; });
+  if (op == "Mul") return make_binary(b, [](float x, float y) { return x * y; });
+  if (op == "Div") return make_binary(b, [](float x, float y) { return x / y; });
+  return unsupported("op ", op);
+}
+
+StatusOr<std::unique_ptr<StepKernel>> make_f32_unary(const StepBinding& b) {
+  if (!all_f32(b)) return unsupported("not float32");
+  Epilogue act;
+  act.act = fused_act_from_op(b.node->op_type);
+  if (b.node->op_type == "Clip") {
+    act.alpha = -INFINITY;
+    act.beta = INFINITY;
+    if (const Attribute* a = b.node->find_attribute("min")) act.alpha = a->f;
+    if (const Attribute* a = b.node->find_attribute("max")) act.beta = a->f;
+    for (std::size_t i = 1; i <= 2 && i < b.inputs.size(); ++i) {
+      if (b.inputs[i] == nullptr) continue;
+      if (!b.input_is_constant[i] || b.inputs[i]->numel() != 1) return unsupported("Clip bound ", i, " is not a constant scalar");
+      (i == 1 ? act.alpha : act.beta) = b.inputs[i]->data<float>()[0];
+    }
+  }
+  return std::unique_ptr<StepKernel>(new UnaryKernel(b.inputs[0]->data<float>(), b.outputs[0]->data<float>(), b.outputs[0]->numel(), act));
+}
+
+}  // namespace sparsify::engine
