@@ -13,6 +13,7 @@
 #include "apps/sparsify/cli.h"
 #include "engine/engine.h"
 #include "engine/graph/tensor_proto.h"
+#include "zoo_client/zoo.h"
 
 namespace sparsify::cli {
 namespace {
@@ -158,7 +159,13 @@ int run_model(const RunOptions& o) {
     if (!isa.ok()) return fail(isa.status(), o);
     options.isa_ceiling = *isa;
   }
-  StatusOr<Engine> engine = Engine::load_file(o.model, options);
+  std::string model_path = o.model;
+  if (zoo::is_stub(model_path)) {  // zoo:... runs the model.onnx of a zoo model (fetched and cached)
+    StatusOr<std::string> dir = zoo::fetch_model(model_path);
+    if (!dir.ok()) return fail(dir.status(), o);
+    model_path = *dir + "/model.onnx";
+  }
+  StatusOr<Engine> engine = Engine::load_file(model_path, options);
   if (!engine.ok()) return fail(engine.status(), o);
   std::vector<Tensor> inputs;
   if (!o.input_dir.empty()) {

@@ -23,7 +23,7 @@ void add_train_command(CLI::App& app, CommandRunner* run) {
   std::string models;
   for (const auto& n : ml::model_names()) models += (models.empty() ? "" : ", ") + n;
   CLI::App* cmd = app.add_subcommand("train", "Train, prune and quantize a model as a recipe says");
-  cmd->add_option("--recipe", o->recipe, "Recipe file (.yaml, or .md with YAML front matter); not needed with --resume");
+  cmd->add_option("--recipe", o->recipe, "Recipe file (.yaml, or .md with YAML front matter) or zoo:STUB[?recipe_type=T]; not needed with --resume");
   cmd->add_option("--model", o->model, "Architecture: " + models)->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir, "MNIST-format IDX files (default: the MNIST set-up installed)");
   cmd->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
@@ -37,7 +37,7 @@ void add_train_command(CLI::App& app, CommandRunner* run) {
   cmd->add_option("--seed", o->seed, "Seed for initialization and shuffling")->capture_default_str();
   cmd->add_option("--train-limit", o->train_limit, "Use only the first N training images (0: all)");
   cmd->add_option("--test-limit", o->test_limit, "Evaluate on the first N test images (0: all)");
-  cmd->add_option("--from", o->from, "Transfer learning: start from this checkpoint's architecture and weights");
+  cmd->add_option("--from", o->from, "Transfer learning: start from this checkpoint (or zoo:STUB) with its architecture and weights");
   cmd->add_option("--num-classes", o->num_classes, "Classifier size (default: from the data); a new size replaces the head");
   cmd->add_option("--classes", o->classes, "Keep only these labels, relabelled 0..k-1 (e.g. --classes 0,1,2,3,4)")->delimiter(',');
   cmd->add_option("--freeze", o->freeze, "Parameter pattern not to train (exact, re:<regex>, __ALL__); repeatable");

@@ -20,6 +20,7 @@
 #include "sparseml/train/fit.h"
 #include "sparseml/train/manager.h"
 #include "sparseml/train/transfer.h"
+#include "zoo_client/zoo.h"
 
 namespace sparsify::ml {
 namespace fs = std::filesystem;
@@ -290,6 +291,13 @@ StatusOr<TrainResult> train_impl(TrainOptions o) {
     o.from.clear();
   } else {
     if (o.recipe.empty()) return invalid_argument("--recipe is required (or --resume a checkpoint)");
+    if (zoo::is_stub(o.recipe)) {  // zoo:STUB[?recipe_type=transfer_learn]
+      SPARSIFY_ASSIGN_OR_RETURN(o.recipe, zoo::fetch_recipe(o.recipe));
+    }
+    if (zoo::is_stub(o.from)) {  // a zoo model's training checkpoint (training/ in the model folder)
+      SPARSIFY_ASSIGN_OR_RETURN(std::string dir, zoo::fetch_model(o.from));
+      o.from = (fs::path(dir) / "training").string();
+    }
     recipe::VariableOverrides overrides;
     if (!o.recipe_args.empty()) {
       SPARSIFY_ASSIGN_OR_RETURN(overrides, recipe::parse_recipe_args(o.recipe_args));
