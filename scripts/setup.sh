@@ -4,6 +4,7 @@
 #   SPARSIFY_BUILD_DIR  build directory (default: build)
 #   SPARSIFY_BUILD_TYPE CMake build type (default: Release)
 #   SPARSIFY_SANITIZE   ON for an AddressSanitizer + UBSan build (use another build dir)
+#   SPARSIFY_SKIP_DEFAULT_ZOO=1  do not build the default local zoo (scripts/build_default_zoo.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -108,3 +109,8 @@ fi
 log "building (2 jobs)"
 cmake --build "$BUILD_DIR" -j "${SPARSIFY_JOBS:-2}"
 log "done: $BUILD_DIR/apps/sparsify"
+
+# --- Default zoo: the project's own MNIST models, trained, exported and published locally ---------
+if [ "${SPARSIFY_SKIP_DEFAULT_ZOO:-0}" != "1" ]; then
+  SPARSIFY_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build_default_zoo.sh"
+fi

@@ -303,11 +303,19 @@ StatusOr<ModelCard> parse_model_card(const std::string& markdown, const std::str
     get("sparse_name", &card.sparse_name);
     get("sparse_category", &card.sparse_category);
     get("sparse_target", &card.sparse_target);
-    if (y["sparsity"]) {
-      card.sparsity = parse_fraction(y["sparsity"]);
-      if (!card.sparsity) return invalid_argument(origin, ": 'sparsity' must be a number (0.9, 90 or \"90%\")");
+    if (const YAML::Node sp = y["sparsity"]; sp) {
+      // A number, or the map `sparsify export` writes: {prunable_overall: 0.926, layers: {...}}.
+      const YAML::Node value = sp.IsMap() ? (sp["prunable_overall"] ? sp["prunable_overall"] : sp["overall"]) : sp;
+      if (value) card.sparsity = parse_fraction(value);
+      if (!value || !card.sparsity)
+        return invalid_argument(origin, ": 'sparsity' must be a number (0.9, 90 or \"90%\") or a map with prunable_overall");
     }
-    if (y["quantized"]) card.quantized = y["quantized"].as<bool>();
+    if (y["quantized"]) {
+      card.quantized = y["quantized"].as<bool>();
+    } else if (const YAML::Node ex = y["export"]; ex && ex.IsMap() && ex["format"]) {
+      const std::string format = ex["format"].as<std::string>();  // `sparsify export` cards
+      card.quantized = format == "int8" || format == "qdq";
+    }
     if (const YAML::Node acc = y["accuracy"]; acc) {
       if (acc.IsMap()) {
         for (const auto& kv : acc) card.accuracy[kv.first.as<std::string>()] = kv.second.as<double>();
