@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/graph/onnx_import.h"
@@ -89,6 +90,9 @@ StatusOr<Engine> Engine::make(StatusOr<Graph> graph, const Options& options) {
   if (options.batch_size < 0) return invalid_argument("batch size must be >= 0, got ", options.batch_size);
   SPARSIFY_ASSIGN_OR_RETURN(Isa isa, effective_isa(options.isa_ceiling));
   Options o = options;
+  if (const char* env = std::getenv("SPARSIFY_SPARSE"); env != nullptr && *env != '\0' && o.sparse == SparseMode::kAuto) {
+    SPARSIFY_ASSIGN_OR_RETURN(o.sparse, parse_sparse_mode(env, "SPARSIFY_SPARSE"));
+  }
   if (o.threads == 0) o.threads = cpu_info().logical_cores;
   return Engine(std::make_shared<const Graph>(std::move(graph).value()), o, isa);
 }
@@ -160,6 +164,7 @@ StatusOr<CompiledModel*> Engine::compile(const std::vector<Tensor>& input_descs)
   PlanOptions po;
   po.isa = isa_;
   po.threads = options_.threads;
+  po.sparse = options_.sparse;
   auto plan = ExecutionPlan::build(std::move(passes), po);
   if (plan.ok()) {
     cm->plan_ = std::move(plan).value();

@@ -14,6 +14,7 @@
 #include "engine/base/status.h"
 #include "engine/graph/graph.h"
 #include "engine/graph/tensor.h"
+#include "engine/runtime/sparse_mode.h"
 
 namespace sparsify::engine {
 
@@ -31,6 +32,10 @@ struct Options {
   std::int64_t batch_size = 0;
   /// Run the optimizing passes (fusions, QDQ folding). Constant folding always runs.
   bool optimize = true;
+  /// Dense or sparse kernels for Conv/Gemm/MatMul (fp32 and int8) with constant weights: auto
+  /// measures every layer and records the choice in the plan dump. The SPARSIFY_SPARSE
+  /// environment variable (auto|off|on), when set, overrides kAuto.
+  SparseMode sparse = SparseMode::kAuto;
 };
 
 /// Name, element type and concrete dims of a compiled input or output.

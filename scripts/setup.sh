@@ -111,6 +111,9 @@ cmake --build "$BUILD_DIR" -j "${SPARSIFY_JOBS:-2}"
 log "done: $BUILD_DIR/apps/sparsify"
 
 # --- Default zoo: the project's own MNIST models, trained, exported and published locally ---------
+# The test suite does not depend on it, so a failure here warns instead of stopping set-up.
 if [ "${SPARSIFY_SKIP_DEFAULT_ZOO:-0}" != "1" ]; then
-  SPARSIFY_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build_default_zoo.sh"
+  if ! SPARSIFY_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build_default_zoo.sh"; then
+    log "warning: the default zoo was not built (see the messages above); zoo commands need --zoo or SPARSIFY_ZOO_URL"
+  fi
 fi

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message (or the help); its own codes (e.g. 104, 105) all mean "usage".
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   try {
     return run ? run() : kExitUsage;

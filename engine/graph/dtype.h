@@ -1,8 +1,10 @@
 // Element types (expanded from dtype.def), half-precision storage types and type-set dispatch.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -100,12 +102,27 @@ inline double to_double(T v) {
   else return static_cast<double>(v);
 }
 
-/// Converts a double to any storage type with C++ conversion semantics (half types round to nearest even).
+/// double -> integer T with saturation: values beyond T's range clamp to its limits and NaN maps to 0,
+/// so every input is defined (a plain static_cast is UB out of range; clamping to
+/// double(max) is not enough for 64-bit T, where it rounds up to 2^63 or 2^64).
+template <class T>
+T saturate_cast(double v) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>, "saturate_cast is for integer types");
+  if (std::isnan(v)) return 0;
+  constexpr double upper = 2.0 * static_cast<double>(std::numeric_limits<T>::max() / 2 + 1);  // max + 1, exact
+  if (v >= upper) return std::numeric_limits<T>::max();
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  return static_cast<T>(v);
+}
+
+/// Converts a double to any storage type with C++ conversion semantics (half types round to nearest
+/// even), except that integer types saturate and take 0 for NaN where C++ leaves it undefined.
 template <class T>
 inline T from_double(double v) {
   if constexpr (std::is_same_v<T, Float16>) return float_to_half(static_cast<float>(v));
   else if constexpr (std::is_same_v<T, BFloat16>) return float_to_bfloat16(static_cast<float>(v));
   else if constexpr (std::is_same_v<T, bool>) return v != 0;
+  else if constexpr (std::is_integral_v<T>) return saturate_cast<T>(v);
   else return static_cast<T>(v);
 }
 

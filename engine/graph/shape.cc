@@ -1,12 +1,18 @@
 // Shape helpers: element counts, printing and binding symbolic dims to concrete ones.
 #include "engine/graph/shape.h"
 
+#include <limits>
+
 namespace sparsify::engine {
 
 std::int64_t dims_numel(const Dims& dims) {
   std::int64_t n = 1;
-  for (std::int64_t d : dims) n *= d;
-  return n;
+  bool overflow = false;
+  for (std::int64_t d : dims) {
+    if (d == 0) return 0;
+    overflow = overflow || __builtin_mul_overflow(n, d, &n);
+  }
+  return overflow ? std::numeric_limits<std::int64_t>::max() : n;
 }
 
 std::string dims_to_string(const Dims& dims) {

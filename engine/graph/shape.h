@@ -27,7 +27,8 @@ struct Dim {
 /// A declared shape (from graph inputs, outputs and value_info).
 using Shape = std::vector<Dim>;
 
-/// Number of elements (1 for rank 0). Dims are assumed non-negative.
+/// Number of elements (1 for rank 0). Dims are assumed non-negative; a product beyond int64
+/// saturates to INT64_MAX (dims read from a model's shape tensors can be anything).
 std::int64_t dims_numel(const Dims& dims);
 /// "[2,3,4]"
 std::string dims_to_string(const Dims& dims);

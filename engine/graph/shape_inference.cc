@@ -1,6 +1,8 @@
 // Shape inference: prepare per node in order; fold nodes whose inputs are all known constants.
 #include "engine/graph/shape_inference.h"
 
+#include <algorithm>
+
 #include "engine/ops/op_kernel.h"
 
 namespace sparsify::engine {
@@ -20,9 +22,16 @@ constexpr double kMaxTensorBytes = 8.0 * (1ull << 30);
 
 Status check_size(const Node& node, std::size_t i, const Tensor& t) {
   double bytes = static_cast<double>(dtype_size(t.dtype()));
+  double extent = bytes;  // the same without zero dims: [0, 2^40, 2^40] is empty, yet products of
+                          // its other dims would overflow int64 in the ops downstream
   for (std::int64_t d : t.dims()) {
     if (d < 0) return invalid_argument(node_where(node), ": output ", i, " has a negative dim ", dims_to_string(t.dims()));
     bytes *= static_cast<double>(d);
+    extent *= static_cast<double>(std::max<std::int64_t>(d, 1));
+  }
+  if (extent > kMaxTensorBytes && bytes == 0) {
+    return invalid_argument(node_where(node), ": output ", i, " ", t.describe(), " is empty but its other dims exceed ",
+                            kMaxTensorBytes / (1ull << 30), " GiB");
   }
   if (bytes > kMaxTensorBytes) {
     return invalid_argument(node_where(node), ": output ", i, " ", t.describe(), " exceeds ",

@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,9 +81,10 @@ StatusOr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::st
     if (d < 0) return invalid_argument(what, ": negative dim ", d);
     dims.push_back(d);
   }
-  // Guard against absurd sizes before allocating (2^40 bytes is far beyond any real model).
+  // Guard against absurd sizes before allocating (2^40 bytes is far beyond any real model). Zero
+  // dims are counted as 1: an empty [0, 2^40, 2^40] would overflow int64 in the ops' dim products.
   double total = static_cast<double>(dtype_size(dtype));
-  for (std::int64_t d : dims) total *= static_cast<double>(d);
+  for (std::int64_t d : dims) total *= static_cast<double>(std::max<std::int64_t>(d, 1));
   if (total > 1099511627776.0) return invalid_argument(what, ": shape ", dims_to_string(dims), " is too large");
   const Tensor desc = Tensor::shape_only(dtype, dims);
 

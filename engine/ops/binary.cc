@@ -35,6 +35,27 @@ struct MinOp { template <class T> T operator()(T a, T b) const {
   if constexpr (std::is_floating_point_v<T>) { if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN(); }
   return a < b ? a : b; } };
 
+// f(a, b) for one element; half types compute in float. These per-type branches live in function
+// templates rather than in `if constexpr` inside the nested dispatch lambdas: clang instantiates
+// non-dependent calls in a not-yet-discarded branch there (e.g. BitShift's lambda with floats).
+template <class T, class F>
+T apply_binary(const F& f, T a, T b) {
+  if constexpr (kIsHalf<T>) {
+    return from_double<T>(f(static_cast<float>(to_double(a)), static_cast<float>(to_double(b))));
+  } else {
+    return f(a, b);
+  }
+}
+
+template <class T, class F>
+bool apply_compare(const F& pred, T a, T b) {
+  if constexpr (kIsHalf<T>) {
+    return pred(to_double(a), to_double(b));
+  } else {
+    return pred(a, b);
+  }
+}
+
 // out = f(a, b) with broadcasting; a, b, out share a dtype in Set (half types compute in float).
 template <unsigned Set, class F>
 Status broadcast_binary(const OpContext& ctx, const Tensor& a, const Tensor& b, Tensor& out, F f) {
@@ -46,11 +67,7 @@ Status broadcast_binary(const OpContext& ctx, const Tensor& a, const Tensor& b, 
     const T* pb = b.data<T>();
     T* po = out.data<T>();
     for_each_broadcast<2>(out.dims(), strides, [&](std::int64_t o, const std::array<std::int64_t, 2>& off) {
-      if constexpr (kIsHalf<T>) {
-        po[o] = from_double<T>(f(static_cast<float>(to_double(pa[off[0]])), static_cast<float>(to_double(pb[off[1]]))));
-      } else {
-        po[o] = f(pa[off[0]], pb[off[1]]);
-      }
+      po[o] = apply_binary<T>(f, pa[off[0]], pb[off[1]]);
     });
     (void)ctx;
     return Status();
@@ -79,8 +96,7 @@ Status run_compare(OpContext& ctx, F pred) {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     for_each_broadcast<2>(out.dims(), strides, [&](std::int64_t o, const std::array<std::int64_t, 2>& off) {
-      if constexpr (kIsHalf<T>) po[o] = pred(to_double(pa[off[0]]), to_double(pb[off[1]]));
-      else po[o] = pred(pa[off[0]], pb[off[1]]);
+      po[o] = apply_compare<T>(pred, pa[off[0]], pb[off[1]]);
     });
     return Status();
   });

@@ -1,22 +1,26 @@
 // Reference Cast and CastLike between every stored element type (no strings).
-#include <cmath>
-#include <limits>
-
 #include "engine/ops/op_util.h"
 
 namespace sparsify::engine {
 namespace {
 
-// Float to integer saturates and maps NaN to 0, so out-of-range values are defined (C++ UB otherwise).
-template <class To>
-To convert_from_double(double v) {
-  if constexpr (std::is_integral_v<To> && !std::is_same_v<To, bool>) {
-    if (std::isnan(v)) return 0;
-    if (v <= static_cast<double>(std::numeric_limits<To>::min())) return std::numeric_limits<To>::min();
-    if (v >= static_cast<double>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
-    return static_cast<To>(v);
+// One element From -> To. A plain function template (not an `if constexpr` chain inside the
+// nested dispatch lambdas): clang checks the non-dependent parts of a discarded branch in an
+// inner generic lambda, so e.g. `Float16 != 0` would be rejected there.
+template <class To, class From>
+To cast_one(From v) {
+  if constexpr (std::is_integral_v<From> && std::is_integral_v<To>) {
+    if constexpr (std::is_same_v<To, bool>) return v != 0;
+    else return static_cast<To>(v);
+  } else if constexpr (std::is_same_v<From, float> && std::is_same_v<To, double>) {
+    return v;
+  } else if constexpr (std::is_same_v<From, double> && std::is_same_v<To, float>) {
+    return static_cast<float>(v);
+  } else if constexpr ((std::is_same_v<To, Float16> || std::is_same_v<To, BFloat16>) && std::is_same_v<From, double>) {
+    // double -> half in one rounding step is what numpy does only via float; follow ONNX (via float)
+    return from_double<To>(static_cast<float>(v));
   } else {
-    return from_double<To>(v);
+    return from_double<To>(to_double(v));  // float to integer saturates and maps NaN to 0
   }
 }
 
@@ -27,21 +31,7 @@ Status cast_into(const Tensor& x, Tensor& y) {
     return dispatch<kTypesAll>(y.dtype(), [&](auto to_tag) {
       using To = decltype(to_tag);
       To* out = y.data<To>();
-      for (std::int64_t i = 0; i < x.numel(); ++i) {
-        if constexpr (std::is_integral_v<From> && std::is_integral_v<To>) {
-          out[i] = std::is_same_v<To, bool> ? To(in[i] != 0) : static_cast<To>(in[i]);
-        } else if constexpr (std::is_same_v<From, float> && std::is_same_v<To, double>) {
-          out[i] = in[i];
-        } else if constexpr (std::is_same_v<From, double> && std::is_same_v<To, float>) {
-          out[i] = static_cast<float>(in[i]);
-        } else if constexpr ((std::is_same_v<To, Float16> || std::is_same_v<To, BFloat16>) &&
-                             std::is_same_v<From, double>) {
-          // double -> half in one rounding step is what numpy does only via float; follow ONNX (via float)
-          out[i] = from_double<To>(static_cast<float>(in[i]));
-        } else {
-          out[i] = convert_from_double<To>(to_double(in[i]));
-        }
-      }
+      for (std::int64_t i = 0; i < x.numel(); ++i) out[i] = cast_one<To>(in[i]);
       return Status();
     });
   });

@@ -96,7 +96,7 @@ Status run_conv(OpContext& ctx) {
   SPARSIFY_RETURN_IF_ERROR(conv_geometry(ctx, 0, 1, &g, &out));
   std::vector<double> y = conv_direct(g, out[0], ctx.input(0).dim(1), out[1], ctx.attr_int("group", 1),
                                       tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(1)), 0, 0);
-  if (ctx.has_input(2)) {
+  if (ctx.has_input(2) && !y.empty()) {  // empty when N is 0
     const std::vector<double> b = tensor_to_doubles(ctx.input(2));
     const std::int64_t plane = static_cast<std::int64_t>(y.size()) / (out[0] * out[1]);
     for (std::size_t i = 0; i < y.size(); ++i) y[i] += b[(static_cast<std::int64_t>(i) / plane) % out[1]];
@@ -146,6 +146,7 @@ Status run_qlinear_conv(OpContext& ctx) {
   Window g;
   Dims out;
   SPARSIFY_RETURN_IF_ERROR(conv_geometry(ctx, 0, 3, &g, &out));
+  if (dims_numel(out) == 0) return Status();  // N or M is 0: nothing to write (and no divisions by 0)
   const std::int64_t m = out[1];
   const Tensor& ws = ctx.input(4);
   const Tensor& wzp = ctx.input(5);
@@ -176,9 +177,7 @@ Status run_qlinear_conv(OpContext& ctx) {
     for (std::size_t i = 0; i < acc.size(); ++i) {
       const std::int64_t oc = (static_cast<std::int64_t>(i) / plane) % m;
       const double scale = xs * ws.element_as_double(ws.numel() == 1 ? 0 : oc) / ys;
-      double v = std::nearbyint((acc[i] + bias[oc]) * scale) + yz;
-      v = std::min<double>(std::max<double>(v, std::numeric_limits<T>::lowest()), std::numeric_limits<T>::max());
-      o[i] = static_cast<T>(v);
+      o[i] = saturate_cast<T>(std::nearbyint((acc[i] + bias[oc]) * scale) + yz);
     }
     return Status();
   });

@@ -105,6 +105,7 @@ Status run_gather_elements(OpContext& ctx) {
 
 Status prepare_scatter_elements(OpContext& ctx) {
   if (ctx.input(2).dtype() != ctx.input(0).dtype()) return ctx.error("updates and data types differ");
+  if (ctx.input(0).rank() != ctx.input(1).rank()) return ctx.error("data and indices ranks differ");
   if (ctx.input(1).dims() != ctx.input(2).dims()) return ctx.error("indices and updates shapes differ");
   ctx.set_output(0, ctx.input(0).dtype(), ctx.input(0).dims());
   return Status();

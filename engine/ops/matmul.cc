@@ -69,9 +69,7 @@ Status store_doubles(Tensor& y, const std::vector<double>& v) {
 
 template <class T>
 T saturate_round(double v) {
-  v = std::nearbyint(v);  // round half to even
-  v = std::min<double>(std::max<double>(v, std::numeric_limits<T>::lowest()), std::numeric_limits<T>::max());
-  return static_cast<T>(v);
+  return saturate_cast<T>(std::nearbyint(v));  // round half to even
 }
 
 }  // namespace

@@ -47,13 +47,26 @@ Status run_batch_norm(OpContext& ctx) {
                             bias = tensor_to_doubles(ctx.input(2)), mean = tensor_to_doubles(ctx.input(3)),
                             var = tensor_to_doubles(ctx.input(4));
   const std::int64_t c = x.dim(1);
-  const std::int64_t inner = c == 0 ? 0 : x.numel() / (x.dim(0) * c);
+  const std::int64_t inner = x.numel() == 0 ? 0 : x.numel() / (x.dim(0) * c);  // N or C may be 0
   std::vector<double> y(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     const std::int64_t ch = (static_cast<std::int64_t>(i) / inner) % c;
     y[i] = (v[i] - mean[ch]) / std::sqrt(var[ch] + eps) * scale[ch] + bias[ch];
   }
   return store(ctx.output(0), y);
+}
+
+// InstanceNormalization(X, scale, B): scale and B are 1-D with C elements.
+Status prepare_instance_norm(OpContext& ctx) {
+  const Dims& x = ctx.input(0).dims();
+  if (x.size() < 3) return ctx.error("X must have rank >= 3, got ", dims_to_string(x));
+  for (std::size_t i = 1; i < 3; ++i) {
+    if (ctx.input(i).rank() != 1 || ctx.input(i).dim(0) != x[1]) {
+      return ctx.error("input ", i, " has dims ", dims_to_string(ctx.input(i).dims()), ", expected [", x[1], "] (C)");
+    }
+  }
+  ctx.set_output(0, ctx.input(0).dtype(), x);
+  return Status();
 }
 
 Status run_instance_norm(OpContext& ctx) {
@@ -85,6 +98,21 @@ Status prepare_layer_norm(OpContext& ctx) {
   ctx.set_output(0, ctx.input(0).dtype(), x);
   Dims stat = x;
   for (std::size_t d = axis; d < x.size(); ++d) stat[d] = 1;
+  // Scale and B must broadcast unidirectionally to the normalised dims [axis, rank).
+  const Dims norm_dims(x.begin() + axis, x.end());
+  for (std::size_t i = 1; i < 3; ++i) {
+    if (!ctx.has_input(i)) continue;
+    const Dims& s = ctx.input(i).dims();
+    bool ok = s.size() <= norm_dims.size();
+    for (std::size_t d = 0; ok && d < s.size(); ++d) {
+      const std::int64_t want = norm_dims[norm_dims.size() - s.size() + d];
+      ok = s[d] == 1 || s[d] == want;
+    }
+    if (!ok) {
+      return ctx.error(i == 1 ? "Scale " : "B ", dims_to_string(s), " does not broadcast to the normalised dims ",
+                       dims_to_string(norm_dims));
+    }
+  }
   const DType stash = ctx.attr_int("stash_type", 1) == 1 ? DType::kFloat32 : ctx.input(0).dtype();
   if (ctx.has_output(1)) ctx.set_output(1, stash, stat);
   if (ctx.has_output(2)) ctx.set_output(2, stash, stat);
@@ -135,7 +163,7 @@ Status run_lrn(OpContext& ctx) {
   const double alpha = ctx.attr_float("alpha", 1e-4f), beta = ctx.attr_float("beta", 0.75f), bias = ctx.attr_float("bias", 1.0f);
   const std::int64_t size = ctx.attr_int("size", 1);
   const std::int64_t c = x.dim(1);
-  const std::int64_t inner = c == 0 ? 0 : x.numel() / (x.dim(0) * c);
+  const std::int64_t inner = x.numel() == 0 ? 0 : x.numel() / (x.dim(0) * c);  // N or C may be 0
   const std::vector<double> v = tensor_to_doubles(x);
   std::vector<double> y(v.size());
   const std::int64_t lo = (size - 1) / 2, hi = size - 1 - lo;  // floor and ceil of (size-1)/2

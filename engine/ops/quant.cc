@@ -15,7 +15,11 @@ struct AxisIndexer {
   std::int64_t operator()(std::int64_t i) const { return per_axis ? (i / inner) % n : 0; }
 };
 
+// Also checks that the zero point (input 2), when present, has one value per scale value.
 Status make_indexer(const OpContext& ctx, const Tensor& x, const Tensor& scale, AxisIndexer* ix) {
+  if (ctx.has_input(2) && ctx.input(2).numel() != scale.numel()) {
+    return ctx.error("zero point ", ctx.input(2).describe(), " does not match scale ", scale.describe());
+  }
   if (scale.numel() == 1 && scale.rank() <= 1) return Status();
   std::int64_t axis;
   SPARSIFY_RETURN_IF_ERROR(normalize_axis(ctx, ctx.attr_int("axis", 1), static_cast<std::int64_t>(x.rank()), &axis));
@@ -28,15 +32,11 @@ Status make_indexer(const OpContext& ctx, const Tensor& x, const Tensor& scale, 
   return Status();
 }
 
-template <class T>
-T saturate(double v) {
-  v = std::min<double>(std::max<double>(v, std::numeric_limits<T>::lowest()), std::numeric_limits<T>::max());
-  return static_cast<T>(v);
-}
-
 }  // namespace
 
 Status prepare_quantize_linear(OpContext& ctx) {
+  AxisIndexer ix;
+  SPARSIFY_RETURN_IF_ERROR(make_indexer(ctx, ctx.input(0), ctx.input(1), &ix));
   ctx.set_output(0, ctx.has_input(2) ? ctx.input(2).dtype() : DType::kUInt8, ctx.input(0).dims());
   return Status();
 }
@@ -55,13 +55,15 @@ Status run_quantize_linear(OpContext& ctx) {
       const std::int64_t a = ix(static_cast<std::int64_t>(i));
       // ref: ONNX QuantizeLinear: saturate(round_half_to_even(x / y_scale) + y_zero_point), in float
       const float q = std::nearbyint(static_cast<float>(v[i]) / static_cast<float>(s[a]));
-      out[i] = saturate<T>(static_cast<double>(q) + z[a]);
+      out[i] = saturate_cast<T>(static_cast<double>(q) + z[a]);
     }
     return Status();
   });
 }
 
 Status prepare_dequantize_linear(OpContext& ctx) {
+  AxisIndexer ix;
+  SPARSIFY_RETURN_IF_ERROR(make_indexer(ctx, ctx.input(0), ctx.input(1), &ix));
   ctx.set_output(0, ctx.input(1).dtype(), ctx.input(0).dims());
   return Status();
 }
@@ -103,10 +105,10 @@ Status run_dynamic_quantize_linear(OpContext& ctx) {
   // ref: ONNX DynamicQuantizeLinear (uint8): scale = (max(0,x_max) - min(0,x_min)) / 255
   const float scale = (hi - lo) / 255.0f;
   const float zp_f = scale == 0 ? 0.0f : std::nearbyint(0.0f - lo / scale);
-  const std::uint8_t zp = saturate<std::uint8_t>(zp_f);
+  const std::uint8_t zp = saturate_cast<std::uint8_t>(zp_f);
   std::uint8_t* out = ctx.output(0).data<std::uint8_t>();
   for (std::int64_t i = 0; i < x.numel(); ++i) {
-    out[i] = scale == 0 ? zp : saturate<std::uint8_t>(std::nearbyint(in[i] / scale) + static_cast<float>(zp));
+    out[i] = scale == 0 ? zp : saturate_cast<std::uint8_t>(std::nearbyint(in[i] / scale) + static_cast<float>(zp));
   }
   *ctx.output(1).data<float>() = scale;
   *ctx.output(2).data<std::uint8_t>() = zp;

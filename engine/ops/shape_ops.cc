@@ -76,7 +76,7 @@ Status prepare_reshape(OpContext& ctx) {
   std::vector<std::int64_t> shape = tensor_to_ints(*shape_t);
   const bool allowzero = ctx.attr_int("allowzero", 0) != 0;
   std::int64_t infer_at = -1;
-  std::int64_t known = 1;
+  Dims known_dims;  // every entry but the -1
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 0 && !allowzero) {
       if (i >= in.size()) return ctx.error("shape ", dims_to_string(shape), " copies dim ", i, " of rank-", in.size(), " input");
@@ -88,9 +88,10 @@ Status prepare_reshape(OpContext& ctx) {
     } else if (shape[i] < 0) {
       return ctx.error("shape ", dims_to_string(shape), " has a negative dim");
     } else {
-      known *= shape[i];
+      known_dims.push_back(shape[i]);
     }
   }
+  const std::int64_t known = dims_numel(known_dims);  // saturates: the dims come from data
   const std::int64_t total = dims_numel(in);
   if (infer_at >= 0) {
     if (known == 0 || total % known != 0) {

@@ -193,11 +193,14 @@ Status ExecutionPlan::bind_steps() {
     b.isa = options_.isa;
     b.threads = options_.threads;
     b.in_place = step.in_place;
+    b.sparse = options_.sparse;
+    b.pool = pool_.get();
     for (const StepImplInfo& impl : all_step_impls()) {
       if (node.op_type != impl.op_type) continue;
       auto k = impl.make(b);
       if (k.ok()) {
         step.kernel = std::move(k).value();
+        step.decision = step.kernel->decision();
         const std::string inner = step.kernel->name();
         step.impl = inner.empty() ? std::string(impl.name) : str_cat(impl.name, " (", inner, ")");
         break;

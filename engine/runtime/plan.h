@@ -21,6 +21,7 @@ namespace sparsify::engine {
 struct PlanOptions {
   Isa isa = Isa::kScalar;  // highest ISA kernels may use (already capped by SPARSIFY_ISA)
   int threads = 1;         // threads the kernels may use
+  SparseMode sparse = SparseMode::kAuto;  // dense / sparse choice for constant-weight layers
 };
 
 /// An implementation considered for a step and not taken, with the reason.
@@ -37,6 +38,7 @@ struct PlanStep {
   std::int32_t node = -1;
   std::string impl;                   // "reference", "alias", or a plan_impls.def / kernel name
   std::vector<RejectedImpl> rejected;  // tried first, in table order
+  std::string decision;                // the kernel's own choice among alternatives (StepKernel::decision)
   Epilogue epilogue;
   bool alias = false;     // output 0 is a view of input 0 (Reshape, Flatten, ...): nothing runs
   bool in_place = false;  // output 0 reuses input in_place_input's storage

@@ -57,6 +57,10 @@ std::string ExecutionPlan::dump() const {
       if (node.outputs[k] != kNoValue) os << "      out " << value_line(node.outputs[k]) << "\n";
       else if (s.outputs.size() > k && s.outputs[k].has_data()) os << "      out #" << k << " (unnamed, step-local) " << s.outputs[k].describe() << "\n";
     }
+    if (!s.decision.empty()) {
+      std::istringstream lines(s.decision);
+      for (std::string line; std::getline(lines, line);) os << "      decision: " << line << "\n";
+    }
     for (const RejectedImpl& r : s.rejected) os << "      rejected " << r.impl << ": " << r.reason << "\n";
   }
   os << "passes:\n";

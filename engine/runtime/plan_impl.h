@@ -5,12 +5,14 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/base/cpu_info.h"
 #include "engine/base/status.h"
 #include "engine/graph/graph.h"
 #include "engine/passes/epilogue.h"
+#include "engine/runtime/sparse_mode.h"
 
 namespace sparsify::engine {
 
@@ -28,6 +30,8 @@ struct StepBinding {
   Isa isa = Isa::kScalar;
   int threads = 1;
   bool in_place = false;  // output 0 shares storage with an input: the kernel must allow it
+  SparseMode sparse = SparseMode::kAuto;
+  ThreadPool* pool = nullptr;  // the plan's pool, for timing candidate kernels at build
 };
 
 /// One optimized implementation bound to one step. Built once at plan time; run() must not
@@ -41,6 +45,9 @@ class StepKernel {
   /// The kernels actually chosen inside ("f32_im2col__avx512 + f32_gemm_minmax_8x32__avx512"), or
   /// "" when the table row's name says it all.
   virtual std::string name() const { return ""; }
+  /// Why this implementation and not its alternatives, with the numbers (sparse vs dense: zeros,
+  /// estimated and timed cost), for the plan dump; "" when there was nothing to weigh.
+  virtual std::string decision() const { return ""; }
   /// Runs the step. `scratch` holds scratch_bytes() aligned bytes; `pool` is the plan's pool.
   virtual Status run(std::byte* scratch, ThreadPool* pool) = 0;
 };

@@ -6,12 +6,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <string>
 
-#include "sparseml/data/subset.h"
-#include "sparseml/train/fit.h"
-#include "sparseml/train/transfer.h"
+#include "engine/engine.h"
+#include "engine/graph/tensor_proto.h"
+#include "sparseml/sparsify.h"
 
 using namespace sparsify;
 using namespace sparsify::ml;
@@ -97,5 +98,33 @@ int main(int argc, char** argv) {
   std::printf("5-class accuracy: %.2f %% before transfer (new head untrained), %.2f %% after\n",
               before.ok() ? 100 * before->accuracy : 0.0, 100 * result->test_accuracy);
   std::printf("checkpoint: %s\n", result->last_checkpoint.c_str());
-  return changed == 0 ? 0 : 1;
+  if (changed != 0) return std::fprintf(stderr, "error: %d pruned layers changed sparsity\n", changed), 1;
+
+  // 5. Deploy: export to ONNX (with LibTorch's outputs for 64 test images) and run it in the engine.
+  onnx_export::ExportOptions eo;
+  eo.checkpoint = result->last_checkpoint;
+  eo.samples = 64;
+  auto onnx = onnx_export::export_checkpoint(eo);
+  if (!onnx.ok()) return fail(onnx.status());
+  auto input = engine::read_tensor_file(onnx->test_data_dir + "/input_0.pb");
+  auto expected = engine::read_tensor_file(onnx->test_data_dir + "/output_0.pb");
+  if (!input.ok()) return fail(input.status());
+  if (!expected.ok()) return fail(expected.status());
+  engine::Options options;
+  options.threads = 2;
+  auto eng = engine::Engine::load_file(onnx->model_path, options);
+  if (!eng.ok()) return fail(eng.status());
+  auto outputs = eng->run({*input});
+  if (!outputs.ok()) return fail(outputs.status());
+  const engine::Tensor& got = (*outputs)[0];
+  const std::int64_t rows = got.dims()[0], cols = got.dims()[1];
+  int same = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* a = got.data<float>() + r * cols;
+    const float* b = expected->template data<float>() + r * cols;
+    same += std::max_element(a, a + cols) - a == std::max_element(b, b + cols) - b ? 1 : 0;
+  }
+  std::printf("engine: %s, same prediction as LibTorch on %d of %lld test images\n", onnx->model_path.c_str(), same,
+              static_cast<long long>(rows));
+  return same == rows ? 0 : 1;
 }

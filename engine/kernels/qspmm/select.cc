@@ -1,0 +1,58 @@
+// The int8 SpMM table (an expansion of kernels.inc), its selection and block statistics.
+#include <cstring>
+
+#include "engine/kernels/qspmm/family.h"
+
+namespace sparsify::engine {
+
+const std::vector<QSpmmKernel>& qspmm_kernels() {
+  static const std::vector<QSpmmKernel> kTable = {
+#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b) QSpmmKernel{#name, Isa::isa, nr, &name, &pack_a, &pack_b},
+#include "engine/kernels/qspmm/kernels.inc"
+#undef SPARSIFY_QSPMM
+  };
+  return kTable;
+}
+
+const QSpmmKernel& select_qspmm(Isa isa, std::size_t n) {
+  const auto& table = qspmm_kernels();
+  Isa top = Isa::kScalar;
+  for (const auto& row : table) {
+    if (row.isa <= isa) {
+      top = row.isa;
+      break;
+    }
+  }
+  const QSpmmKernel* narrowest = nullptr;
+  const std::size_t n1 = n == 0 ? 1 : n;
+  for (const auto& row : table) {
+    if (row.isa != top) continue;
+    narrowest = &row;
+    if (round_up(n1, row.nr) * 8 <= n1 * 9) return row;
+  }
+  return narrowest != nullptr ? *narrowest : table.back();
+}
+
+const QSpmmKernel* find_qspmm(const char* name) {
+  for (const auto& row : qspmm_kernels()) {
+    if (std::strcmp(row.name, name) == 0) return &row;
+  }
+  return nullptr;
+}
+
+SparsityStats q_sparsity(std::size_t m, std::size_t k, const std::int16_t* w) {
+  SparsityStats s;
+  s.elements = m * k;
+  s.blocks4 = m * ceil_div(k, 4);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t g = 0; g < k; g += 4) {
+      std::size_t nz = 0;
+      for (std::size_t t = g; t < k && t < g + 4; ++t) nz += w[i * k + t] != 0;
+      s.nnz += nz;
+      s.nonempty_blocks4 += nz != 0;
+    }
+  }
+  return s;
+}
+
+}  // namespace sparsify::engine

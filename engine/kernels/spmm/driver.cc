@@ -1,0 +1,230 @@
+// The fp32 SpMM drivers (ISA-free): CSR packing at prepare, nnz-balanced task grids, the
+// transposed tiles of the constant-right form and the sparse Conv2d paths.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/kernels/spmm/family.h"
+#include "engine/runtime/thread_pool.h"
+
+namespace sparsify::engine {
+namespace {
+
+constexpr std::size_t kRowBlock = 256;  // rows of W^T per transposed output tile (constant-right)
+
+// Tasks = chunks x tiles, chunk-major. Rows are split across threads only when there are too few
+// N tiles to keep every thread busy (split rows duplicate the per-tile packing).
+int row_chunks(std::size_t tiles, int threads) {
+  return threads <= 1 || tiles >= 4 * static_cast<std::size_t>(threads) ? 1 : threads;
+}
+
+Status check_kernel(const F32SpmmKernel* kernel, Isa isa) {
+  if (kernel != nullptr && kernel->isa > isa) {
+    return unsupported("SpMM: kernel ", kernel->name, " needs ", isa_name(kernel->isa), ", allowed is ", isa_name(isa));
+  }
+  return Status();
+}
+
+}  // namespace
+
+// ---- SparseF32Rows ---------------------------------------------------------------------------------
+
+Status SparseF32Rows::prepare(std::size_t m, std::size_t k, const float* w, std::size_t w_rs, std::size_t w_cs,
+                              std::size_t ldb, const float* bias, const ActivationParams& act,
+                              const F32SpmmKernel& kernel, Isa isa) {
+  if (m == 0 || k == 0) return invalid_argument("SpMM: empty weights [", m, ", ", k, "]");
+  SPARSIFY_RETURN_IF_ERROR(check_kernel(&kernel, isa));
+  if ((k - 1) * ldb + kernel.nr > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    return unsupported("SpMM: B offsets of ", k, " rows x ", ldb, " floats overflow int32");
+  }
+  kernel_ = &kernel;
+  m_ = m;
+  k_ = k;
+  min_ = act.lo();
+  max_ = act.hi();
+  row_nnz_.assign(m, 0);
+  row_start_.assign(m + 1, 0);
+  std::size_t nnz = 0;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t kk = 0; kk < k; ++kk) nnz += w[i * w_rs + kk * w_cs] != 0.0f;
+  values_.resize(nnz);
+  offsets_.resize(nnz);
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t kk = 0; kk < k; ++kk) {
+      const float v = w[i * w_rs + kk * w_cs];
+      if (v == 0.0f) continue;
+      values_.data()[j] = v;
+      offsets_.data()[j] = static_cast<std::int32_t>(kk * ldb);
+      ++j;
+    }
+    row_nnz_[i] = static_cast<std::uint32_t>(j - row_start_[i]);
+    row_start_[i + 1] = j;
+  }
+  bias_.clear();
+  if (bias != nullptr) bias_.assign(bias, bias + m);
+  return Status();
+}
+
+void SparseF32Rows::run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c,
+                             std::size_t ldc) const {
+  if (r0 >= r1) return;
+  F32SpmmParams p;
+  p.bias = bias_.empty() ? nullptr : bias_.data() + r0;
+  p.min = min_;
+  p.max = max_;
+  const std::size_t j = row_start_[r0];
+  kernel_->ukernel(r1 - r0, nr, row_nnz_.data() + r0, values_.data() + j, offsets_.data() + j, b, c, ldc, p);
+}
+
+void SparseF32Rows::balance(int parts, std::size_t* bounds) const {
+  // Cost of row r ~ nnz_r + 2 (its store); bounds at equal shares of the total.
+  const std::size_t total = row_start_[m_] + 2 * m_;
+  bounds[0] = 0;
+  std::size_t r = 0;
+  for (int p = 1; p < parts; ++p) {
+    const std::size_t target = total * static_cast<std::size_t>(p) / static_cast<std::size_t>(parts);
+    while (r < m_ && row_start_[r] + 2 * r < target) ++r;
+    bounds[p] = r;
+  }
+  bounds[parts] = m_;
+}
+
+// ---- SpmmF32ConstLeft ------------------------------------------------------------------------------
+
+Status SpmmF32ConstLeft::prepare(std::size_t m, std::size_t k, const float* w, const float* bias,
+                                 const ActivationParams& act, Isa isa, std::size_t n_hint, std::size_t ldb,
+                                 const F32SpmmKernel* kernel) {
+  SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa));
+  const F32SpmmKernel& row = kernel != nullptr ? *kernel : select_f32_spmm(isa, n_hint, k);
+  return rows_.prepare(m, k, w, k, 1, ldb, bias, act, row, isa);
+}
+
+void SpmmF32ConstLeft::run(std::size_t n, const float* b, float* c, std::size_t ldc, void*, ThreadPool& pool) const {
+  if (n == 0) return;
+  const std::size_t nr = rows_.kernel().nr, tiles = ceil_div(n, nr);
+  const int chunks = row_chunks(tiles, pool.threads());
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  rows_.balance(chunks, bounds);
+  pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int) {
+    const std::size_t chunk = static_cast<std::size_t>(task) / tiles, t = static_cast<std::size_t>(task) % tiles;
+    const std::size_t n0 = t * nr;
+    rows_.run_rows(bounds[chunk], bounds[chunk + 1], std::min(nr, n - n0), b + n0, c + bounds[chunk] * ldc + n0, ldc);
+  });
+}
+
+// ---- SpmmF32ConstRight -----------------------------------------------------------------------------
+
+Status SpmmF32ConstRight::prepare(std::size_t k, std::size_t n, const float* w, bool w_transposed, const float* bias,
+                                  const ActivationParams& act, Isa isa, std::size_t m_hint,
+                                  const F32SpmmKernel* kernel) {
+  SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa));
+  const F32SpmmKernel& row = kernel != nullptr ? *kernel : select_f32_spmm(isa, m_hint, k);
+  // Rows of W^T: element (j, kk) is W[kk][j].
+  return w_transposed ? rows_.prepare(n, k, w, k, 1, row.nr, bias, act, row, isa)
+                      : rows_.prepare(n, k, w, 1, n, row.nr, bias, act, row, isa);
+}
+
+std::size_t SpmmF32ConstRight::thread_floats() const {
+  const std::size_t nr = rows_.kernel().nr;
+  return round_up(rows_.k() * nr + kRowBlock * nr, kKernelAlignment / sizeof(float));
+}
+
+std::size_t SpmmF32ConstRight::scratch_bytes(int threads) const {
+  return thread_floats() * sizeof(float) * static_cast<std::size_t>(std::max(1, threads));
+}
+
+void SpmmF32ConstRight::run(std::size_t m, const float* x, std::size_t ldx, float* c, std::size_t ldc, void* scratch,
+                            ThreadPool& pool) const {
+  if (m == 0) return;
+  const std::size_t nr = rows_.kernel().nr, k = rows_.k(), tiles = ceil_div(m, nr);
+  const int chunks = row_chunks(tiles, pool.threads());
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  rows_.balance(chunks, bounds);
+  pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int thread) {
+    const std::size_t chunk = static_cast<std::size_t>(task) / tiles, t = static_cast<std::size_t>(task) % tiles;
+    const std::size_t m0 = t * nr, mc = std::min(nr, m - m0);
+    float* bt = static_cast<float*>(scratch) + thread_floats() * static_cast<std::size_t>(thread);
+    float* ct = bt + k * nr;
+    // B = X[m0:m0+mc, :]^T, [k, nr] (columns >= mc are never read).
+    for (std::size_t k0 = 0; k0 < k; k0 += 16) {
+      const std::size_t k1 = std::min(k, k0 + 16);
+      for (std::size_t i = 0; i < mc; ++i) {
+        const float* src = x + (m0 + i) * ldx;
+        for (std::size_t kk = k0; kk < k1; ++kk) bt[kk * nr + i] = src[kk];
+      }
+    }
+    for (std::size_t r0 = bounds[chunk]; r0 < bounds[chunk + 1]; r0 += kRowBlock) {
+      const std::size_t r1 = std::min(bounds[chunk + 1], r0 + kRowBlock);
+      rows_.run_rows(r0, r1, mc, bt, ct, nr);
+      for (std::size_t i = 0; i < mc; ++i) {
+        float* dst = c + (m0 + i) * ldc;
+        for (std::size_t r = r0; r < r1; ++r) dst[r] = ct[(r - r0) * nr + i];
+      }
+    }
+  });
+}
+
+// ---- SparseConv2dF32 -------------------------------------------------------------------------------
+
+Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const float* bias,
+                                const ActivationParams& act, Isa isa, const F32SpmmKernel* kernel) {
+  const std::string what = "SparseConv2d " + s.describe();
+  SPARSIFY_RETURN_IF_ERROR(check_conv2d_shape(s).with_prefix(what));
+  if (s.groups != 1) return unsupported(what, ": groups = ", s.groups, " (grouped and depthwise convs stay dense)");
+  SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa).with_prefix(what));
+  shape_ = s;
+  geom_ = ConvGeom{s.in_h,       s.in_w,       s.kernel_h, s.kernel_w,   s.stride_h,    s.stride_w, s.dilation_h,
+                   s.dilation_w, s.pad_top,    s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
+  direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+            s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
+  const std::size_t k = s.in_channels * s.kernel_h * s.kernel_w, n = geom_.oh * geom_.ow;
+  const F32SpmmKernel& row = kernel != nullptr ? *kernel : select_f32_spmm(isa, n, k);
+  im2col_ = nullptr;
+  if (!direct_) {
+    for (const auto& r : f32_im2col_kernels()) {
+      if (r.isa <= isa) {
+        im2col_ = &r;
+        break;
+      }
+    }
+    if (im2col_ == nullptr) return internal_error(what, ": no im2col packer for ", isa_name(isa));
+  }
+  SPARSIFY_RETURN_IF_ERROR(
+      rows_.prepare(s.out_channels, k, weight, k, 1, direct_ ? s.in_h * s.in_w : row.nr, bias, act, row, isa)
+          .with_prefix(what));
+  name_ = direct_ ? str_cat(row.name, " (1x1: input rows directly)") : str_cat(im2col_->name, " tiles + ", row.name);
+  return Status();
+}
+
+std::size_t SparseConv2dF32::scratch_bytes(int threads) const {
+  if (direct_) return 0;
+  return round_up(rows_.k() * rows_.kernel().nr * sizeof(float), kKernelAlignment) *
+         static_cast<std::size_t>(std::max(1, threads));
+}
+
+void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& pool) const {
+  const std::size_t n = geom_.oh * geom_.ow, nr = rows_.kernel().nr, tiles = ceil_div(n, nr);
+  const std::size_t in_image = shape_.in_channels * geom_.h * geom_.w, out_image = shape_.out_channels * n;
+  const std::size_t k = rows_.k();
+  const std::size_t per_thread = scratch_bytes(1) / sizeof(float);
+  const int chunks = row_chunks(tiles * shape_.batch, pool.threads());
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  rows_.balance(chunks, bounds);
+  const std::size_t units = tiles * shape_.batch;  // (image, tile) pairs
+  pool.parallel_for(static_cast<std::int64_t>(units) * chunks, [&](std::int64_t task, int thread) {
+    const std::size_t chunk = static_cast<std::size_t>(task) / units, u = static_cast<std::size_t>(task) % units;
+    const std::size_t img = u / tiles, n0 = (u % tiles) * nr, nc = std::min(nr, n - n0);
+    const float* xb = x + img * in_image;
+    float* yb = y + img * out_image + bounds[chunk] * n + n0;
+    if (direct_) {
+      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xb + n0, yb, n);
+      return;
+    }
+    float* tile = static_cast<float*>(scratch) + per_thread * static_cast<std::size_t>(thread);
+    im2col_->fn(geom_, xb, 0, k, n0, nc, nr, tile);
+    rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n);
+  });
+}
+
+}  // namespace sparsify::engine

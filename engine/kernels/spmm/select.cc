@@ -1,0 +1,60 @@
+// The fp32 SpMM table (an expansion of kernels.inc), its selection and sparsity measurement.
+#include <cstring>
+
+#include "engine/kernels/spmm/family.h"
+
+namespace sparsify::engine {
+
+const std::vector<F32SpmmKernel>& f32_spmm_kernels() {
+  static const std::vector<F32SpmmKernel> kTable = {
+#define SPARSIFY_F32_SPMM(name, isa, nr) F32SpmmKernel{#name, Isa::isa, nr, &name},
+#include "engine/kernels/spmm/kernels.inc"
+#undef SPARSIFY_F32_SPMM
+  };
+  return kTable;
+}
+
+const F32SpmmKernel& select_f32_spmm(Isa isa, std::size_t n, std::size_t k) {
+  constexpr std::size_t kTileFloats = 96 * 1024 / sizeof(float) * 4;  // K x NR floats: 384 KiB
+  const auto& table = f32_spmm_kernels();
+  Isa top = Isa::kScalar;
+  for (const auto& row : table) {
+    if (row.isa <= isa) {
+      top = row.isa;
+      break;
+    }
+  }
+  const F32SpmmKernel* narrowest = nullptr;
+  for (const auto& row : table) {
+    if (row.isa != top) continue;
+    narrowest = &row;
+    const std::size_t padded = round_up(n == 0 ? 1 : n, row.nr);
+    const bool fits = k * row.nr <= kTileFloats;
+    if (fits && padded * 8 <= (n == 0 ? 1 : n) * 9) return row;
+  }
+  return narrowest != nullptr ? *narrowest : table.back();
+}
+
+const F32SpmmKernel* find_f32_spmm(const char* name) {
+  for (const auto& row : f32_spmm_kernels()) {
+    if (std::strcmp(row.name, name) == 0) return &row;
+  }
+  return nullptr;
+}
+
+SparsityStats f32_sparsity(std::size_t m, std::size_t k, const float* w) {
+  SparsityStats s;
+  s.elements = m * k;
+  s.blocks4 = m * ceil_div(k, 4);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t g = 0; g < k; g += 4) {
+      std::size_t nz = 0;
+      for (std::size_t t = g; t < k && t < g + 4; ++t) nz += w[i * k + t] != 0.0f;
+      s.nnz += nz;
+      s.nonempty_blocks4 += nz != 0;
+    }
+  }
+  return s;
+}
+
+}  // namespace sparsify::engine
