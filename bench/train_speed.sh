@@ -15,7 +15,7 @@ py=(); dense=(); prune=()
 for r in $(seq "$ROUNDS"); do
   py+=("$(/usr/bin/python3 bench/train_mnist_pytorch.py --data-dir "$DATA" --threads "$THREADS" --images "$IMAGES" \
           | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["images_per_second"])')")
-  dense+=("$("$SPARSIFY" train --recipe recipes/mnist_cnn-dense.yaml --recipe-args '{"num_epochs": 1}' \
+  dense+=("$("$SPARSIFY" train --recipe recipes/mnist_cnn-dense.yaml --recipe-args '{"num_epochs": 1, "decay_start_epoch": 0.5}' \
             --train-limit "$IMAGES" --test-limit 1000 --threads "$THREADS" -o "$TMP/d$r" 2>/dev/null \
             | sed -n 's/.* \([0-9.]*\) train images\/s/\1/p')")
   prune+=("$("$SPARSIFY" train --recipe recipes/mnist_cnn-pruned90.yaml \

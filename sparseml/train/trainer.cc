@@ -75,6 +75,8 @@ class Progress {
  public:
   Progress(bool enabled, int epoch, int epochs, std::int64_t batches)
       : enabled_(enabled), tty_(isatty(2) != 0), epoch_(epoch), epochs_(epochs), batches_(batches) {}
+  /// True when update() for batch `done` would draw (so callers compute its numbers only then).
+  bool wants(std::int64_t done) const { return enabled_ && tty_ && done % 10 == 0; }
   void update(std::int64_t done, double loss, double acc, double lr, double sparsity, bool quant, bool final_line) {
     if (!enabled_ || (!tty_ && !final_line)) return;
     if (!final_line && done % 10 != 0) return;
@@ -181,8 +183,9 @@ StatusOr<TrainResult> run_loop(Run& run) {
       correct += logits.argmax(1).eq(b->labels).sum().item<std::int64_t>();
       seen += n;
       ++done;
-      progress.update(done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
-                      manager->learning_rate(), manager->overall_pruned_sparsity(), manager->quantization_active(), false);
+      if (progress.wants(done))  // the sparsity scan is not free: only when a line is drawn
+        progress.update(done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
+                        manager->learning_rate(), manager->overall_pruned_sparsity(), manager->quantization_active(), false);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     train_seconds += seconds;
