@@ -7,6 +7,7 @@
 #include "engine/kernels/gemm/family.h"
 #include "engine/ops/window.h"
 #include "engine/runtime/plan_impl.h"
+#include "engine/runtime/plan_sparse.h"
 #include "engine/runtime/thread_pool.h"
 
 namespace sparsify::engine {
@@ -148,32 +149,11 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_gemm_const_right(const StepBindin
   if (!b.input_is_constant[1]) return unsupported("right operand is not constant (it is packed at compile time)");
   if (w->rank() != 2) return unsupported("right operand rank ", w->rank(), ", expected 2");
   if (b.in_place) return unsupported("in place");
-  const Tensor* bias = nullptr;
-  bool w_t = false;
-  const std::size_t k = static_cast<std::size_t>(b.node->op_type == "Gemm" ? x->dim(1) : x->dim(x->rank() - 1));
-  if (b.node->op_type == "Gemm") {
-    auto attr_i = [&](const char* n, std::int64_t d) { const Attribute* a = b.node->find_attribute(n); return a ? a->i : d; };
-    auto attr_f = [&](const char* n, float d) { const Attribute* a = b.node->find_attribute(n); return a ? a->f : d; };
-    if (attr_i("transA", 0) != 0) return unsupported("transA=1");
-    if (attr_f("alpha", 1.0f) != 1.0f) return unsupported("alpha != 1");
-    w_t = attr_i("transB", 0) != 0;
-    if (b.inputs.size() > 2 && b.inputs[2] != nullptr) {
-      bias = b.inputs[2];
-      const std::size_t n = static_cast<std::size_t>(w_t ? w->dim(0) : w->dim(1));
-      if (!b.input_is_constant[2] || !is_f32(bias)) return unsupported("C is not a float32 constant");
-      if (static_cast<std::size_t>(bias->numel()) != n || (bias->rank() == 2 && bias->dim(0) != 1)) {
-        return unsupported("C ", dims_to_string(bias->dims()), " is not a per-column bias [", n, "]");
-      }
-      if (attr_f("beta", 1.0f) != 1.0f) return unsupported("beta != 1");
-    }
-  } else {
-    if (x->rank() < 2) return unsupported("left operand rank ", x->rank());
-    if (b.epilogue.matmul_bias) bias = b.inputs[2];
-  }
-  const std::size_t n = static_cast<std::size_t>(w_t ? w->dim(0) : w->dim(1));
-  if (static_cast<std::size_t>(w_t ? w->dim(1) : w->dim(0)) != k) return unsupported("inner dims differ");
-  const std::size_t m = k == 0 ? 0 : static_cast<std::size_t>(x->numel()) / k;
-  if (m == 0 || n == 0 || k == 0) return unsupported("empty product");
+  GemmOperands g;
+  SPARSIFY_RETURN_IF_ERROR(gemm_operands(b, &g));
+  const Tensor* bias = g.bias;
+  const bool w_t = g.w_transposed;
+  const std::size_t m = g.m, k = g.k, n = g.n;
   auto step = std::make_unique<GemmStep>();
   SPARSIFY_RETURN_IF_ERROR(step->prepare(m, k, n, w->data<float>(), w_t, bias != nullptr ? bias->data<float>() : nullptr,
                                          b.epilogue, b.isa, b.threads, x->data<float>(), b.outputs[0]->data<float>()));

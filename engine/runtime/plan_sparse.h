@@ -15,6 +15,16 @@ namespace sparsify::engine {
 /// OIHW weight. unsupported unless the node is a 2-D conv whose output matches the geometry.
 Status conv2d_shape_of(const StepBinding& b, std::size_t w_index, Conv2dShape* s);
 
+/// Operands of a Gemm / MatMul with a constant float32 right operand (input 1): transB, the
+/// per-column bias (Gemm's C, or a fused MatMul bias) and m, k, n. unsupported for transA, alpha or
+/// beta != 1, a bias that is not a per-column float32 constant, mismatched or empty dims.
+struct GemmOperands {
+  const Tensor* bias = nullptr;
+  bool w_transposed = false;
+  std::size_t m = 0, k = 0, n = 0;
+};
+Status gemm_operands(const StepBinding& b, GemmOperands* out);
+
 /// The clamp part of an epilogue (fused into kernels) and the rest (run after, same step).
 ActivationParams split_epilogue(const Epilogue& ep, Epilogue* rest);
 
