@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -396,4 +397,25 @@ TEST_CASE("a QAT model checkpoint round-trips", "[models][quant]") {
   const auto x = torch::randn({2, 1, 28, 28});
   CHECK(torch::equal(a->forward(x), b->forward(x)));
   CHECK(a->qat().layer("blocks.2.conv").value().output->scale == b->qat().layer("blocks.2.conv").value().output->scale);
+}
+
+TEST_CASE("mnist_cnn pools before ReLU in float training with identical values and gradients", "[models]") {
+  torch::manual_seed(7);
+  const auto cnn = make(image_config("mnist_cnn", 10, 1, 28));
+  const torch::Tensor x = torch::randn({4, 1, 28, 28});
+  const torch::Tensor y = cnn->forward(x);
+  y.sum().backward();
+  // The textbook order, conv -> ReLU -> pool, on the same parameters.
+  std::map<std::string, torch::Tensor> p;
+  for (const auto& kv : cnn->named_parameters()) p[kv.key()] = kv.value().detach().clone().requires_grad_(true);
+  auto block = [&](const torch::Tensor& in, const std::string& n) {
+    return torch::max_pool2d(torch::relu(torch::conv2d(in, p[n + ".0.weight"], p[n + ".0.bias"], 1, 2)), 2);
+  };
+  const torch::Tensor ref = torch::linear(block(block(x, "conv1"), "conv2").flatten(1), p["out.weight"], p["out.bias"]);
+  ref.sum().backward();
+  CHECK(torch::equal(y, ref));
+  for (const auto& kv : cnn->named_parameters()) {
+    INFO(kv.key());
+    CHECK(torch::allclose(kv.value().grad(), p[kv.key()].grad(), 0, 0));
+  }
 }

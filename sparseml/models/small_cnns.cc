@@ -33,6 +33,10 @@ ConvReluPool::ConvReluPool(quant::QatContext* qat, std::int64_t in, std::int64_t
 }
 
 torch::Tensor ConvReluPool::forward(torch::Tensor x) {
+  // Float training pools before the ReLU: ReLU is monotonic, so max-pooling commutes with it, and
+  // the outputs and gradients are identical (a window whose max is <= 0 passes no gradient either
+  // way), while ReLU and its backward touch a 4x smaller tensor. QAT keeps the exported order.
+  if (qat_->plain()) return pool->forward(conv->forward(x)).relu_();
   const torch::Tensor y = qat_->conv(*conv, nullptr, x, Act::kRelu);
   return qat_->preserve(pool->forward(y), y);
 }

@@ -89,6 +89,9 @@ class QatContext {
   /// Once per context; a submodules entry that matches no layer is invalid_argument.
   [[nodiscard]] Status enable(const recipe::QuantSettings& settings);
   bool enabled() const { return enabled_; }
+  /// True when forward passes run the plain float ops (QAT off and no probe running): models may
+  /// then reorder ops whose results and gradients are identical (e.g. ReLU after max pooling).
+  bool plain() const { return !enabled_ && !probing_; }
   const recipe::QuantSettings& settings() const { return settings_; }
 
   /// Freezes scales and zero points: observers stop updating; fake quantization continues.
