@@ -1,7 +1,8 @@
 // Every int8 depthwise conv row this CPU allows, over edge shapes (odd and tiny H, W; stride 1, 2
 // and 3; pad 0, 1 and asymmetric; kernels 3x3, 5x5, 1x3, dilation 2; channel counts off 16 and 64),
 // quantization variants (per-tensor / per-channel, s8 / u8 weights, nonzero weight zero points,
-// ReLU clamp, int32 output), 1 and 2 threads, batch 1 and 2.
+// ReLU clamp, int32 output), 1 and 2 threads, batch 1 and 2; also the depthwise rows of the conv
+// family's edge table (conv_cases.h: asymmetric strides and dilations).
 // Tolerances: every row equals the scalar row and QConv2dU8S8 (the int8 GEMM path) bit for bit;
 // against the double-requantizing oracle qconv2d_reference int32 is exact and u8 is within 1 LSB
 // (float vs double requantization near .5 ties), on at most 1 in 1000 outputs.
@@ -11,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/kernels/conv/conv_cases.h"
 #include "engine/kernels/qdwconv/family.h"
 #include "engine/runtime/thread_pool.h"
 
@@ -77,24 +79,35 @@ TEST_CASE("qdwconv: every row against the scalar row, the int8 GEMM path and the
   ThreadPool pool1(1), pool2(2);
   std::size_t total = 0, off_by_one = 0;
   int n_case = 0;
+  // The table above, plus the depthwise rows of the conv family's edge table (asymmetric strides
+  // and dilations, e.g. stride 2x1, dilation 2x1).
+  std::vector<Conv2dShape> shapes;
   for (const Case& cs : kCases) {
+    Conv2dShape s;
+    s.in_channels = s.out_channels = s.groups = cs.c;
+    s.in_h = cs.h;
+    s.in_w = cs.w;
+    s.kernel_h = cs.kh;
+    s.kernel_w = cs.kw;
+    s.stride_h = s.stride_w = cs.stride;
+    s.dilation_h = s.dilation_w = cs.dilation;
+    s.pad_top = cs.pt;
+    s.pad_left = cs.pl;
+    s.pad_bottom = cs.pb;
+    s.pad_right = cs.pr;
+    shapes.push_back(s);
+  }
+  for (const auto& c : conv_cases::kEdgeCases) {
+    if (c.shape.groups == c.shape.in_channels && c.shape.groups == c.shape.out_channels) shapes.push_back(c.shape);
+  }
+  for (const Conv2dShape& shape : shapes) {
     for (std::size_t batch : {std::size_t(1), std::size_t(2)}) {
       ++n_case;
       const Variant& v = kVariants[n_case % std::size(kVariants)];
       ThreadPool& pool = n_case % 2 ? pool2 : pool1;
-      Conv2dShape s;
+      Conv2dShape s = shape;
       s.batch = batch;
-      s.in_channels = s.out_channels = s.groups = cs.c;
-      s.in_h = cs.h;
-      s.in_w = cs.w;
-      s.kernel_h = cs.kh;
-      s.kernel_w = cs.kw;
-      s.stride_h = s.stride_w = cs.stride;
-      s.dilation_h = s.dilation_w = cs.dilation;
-      s.pad_top = cs.pt;
-      s.pad_left = cs.pl;
-      s.pad_bottom = cs.pb;
-      s.pad_right = cs.pr;
+      const Case cs{s.in_channels, s.in_h, s.in_w, s.kernel_h, s.kernel_w, 0, 0, 0, 0, 0, 0};
       REQUIRE(check_conv2d_shape(s).ok());
       std::uniform_int_distribution<int> byte(0, 255);
       std::vector<std::uint8_t> x(batch * cs.c * cs.h * cs.w), w(cs.c * cs.kh * cs.kw);
