@@ -120,7 +120,10 @@ class QDwConvStep final : public StepKernel {
   void* y = nullptr;
   std::size_t scratch_bytes() const override { return kernel.scratch_bytes(threads); }
   std::string name() const override { return kernel.name(); }
-  std::string decision() const override { return "direct depthwise (weights dense, channels split across threads)"; }
+  std::string decision() const override {
+    const std::string base = "direct depthwise (weights dense, channels split across threads)";
+    return kernel.note().empty() ? base : str_cat(base, "; ", kernel.note());
+  }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     kernel.run(x, y, scratch, *pool);
     return Status();

@@ -35,8 +35,6 @@ Status QDwConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QG
   if (p.output_u8 && (p.y_min < 0 || p.y_max > 255 || p.y_min > p.y_max || !(p.y_scale > 0))) {
     return invalid_argument(what, ": bad output quantization (scale ", p.y_scale, ", range [", p.y_min, ", ", p.y_max, "])");
   }
-  if (kernel != nullptr && kernel->isa > isa) return unsupported(kernel->name, " needs ", isa_name(kernel->isa));
-  kernel_ = kernel != nullptr ? kernel : &select_qdwconv(isa);
   shape_ = s;
   geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
                    s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
@@ -63,6 +61,19 @@ Status QDwConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QG
       q.y_min = p.y_min;
       q.y_max = p.y_max;
     }
+  }
+  const bool taps_int8 = std::all_of(taps_.begin(), taps_.end(), [](float t) { return t >= -128.0f && t <= 127.0f; });
+  if (kernel != nullptr && kernel->isa > isa) return unsupported(kernel->name, " needs ", isa_name(kernel->isa));
+  if (kernel != nullptr && !qdwconv_covers(*kernel, geom_, taps_int8)) {
+    return unsupported(kernel->name, " does not cover ", s.describe(), taps_int8 ? "" : " (taps w - w_zp not all int8)");
+  }
+  kernel_ = kernel != nullptr ? kernel : &select_qdwconv(isa, geom_, taps_int8);
+  note_.clear();
+  for (const auto& row : qdwconv_kernels()) {  // the better rows this ISA allows, and why not them
+    if (&row == kernel_) break;
+    if (row.isa > isa) continue;
+    note_ += str_cat(note_.empty() ? "" : "; ", row.name, " does not cover this layer",
+                     taps_int8 ? " (shape)" : " (taps w - w_zp not all int8)");
   }
   return Status();
 }

@@ -62,21 +62,32 @@ QDwScratchLayout qdwconv_scratch_layout(const ConvGeom& g);
 using QDwConvFn = void (*)(const ConvGeom& g, const std::uint8_t* x, std::uint8_t pad, const float* taps,
                            const QDwConvParams& p, void* scratch, void* y);
 
+/// Which planes a row handles.
+///  kQDwAnyShape: any kernel size, stride, dilation and padding (kh * kw <= kQDwConvMaxTaps).
+///  kQDwInt8Taps: kw <= 4, kh <= 8, dilation 1 along W, stride 1 or 2 along W, and every tap
+///                w - w_zp of the layer in [-128, 127] (one int8 dot product per kernel row).
+enum class QDwConvCover : std::uint8_t { kQDwAnyShape, kQDwInt8Taps };
+
 /// One row of kernels.inc.
 struct QDwConvKernel {
   const char* name;
   Isa isa;
+  QDwConvCover cover;
   QDwConvFn fn;
 };
 
-#define SPARSIFY_QDWCONV(name, isa) \
+/// Whether `row` handles planes of geometry g whose taps are all int8 (taps_int8) or not.
+bool qdwconv_covers(const QDwConvKernel& row, const ConvGeom& g, bool taps_int8);
+
+#define SPARSIFY_QDWCONV(name, isa, cover) \
   void name(const ConvGeom&, const std::uint8_t*, std::uint8_t, const float*, const QDwConvParams&, void*, void*);
 #include "engine/kernels/qdwconv/kernels.inc"
 #undef SPARSIFY_QDWCONV
 
 const std::vector<QDwConvKernel>& qdwconv_kernels();
-/// The first row (best first) whose ISA is <= isa. Never null.
-const QDwConvKernel& select_qdwconv(Isa isa);
+/// The first row (best first) whose ISA is <= isa and that covers the layer. Never null (the
+/// scalar row covers every shape).
+const QDwConvKernel& select_qdwconv(Isa isa, const ConvGeom& g, bool taps_int8);
 const QDwConvKernel* find_qdwconv(const char* name);
 
 /// Largest kh * kw for which the float accumulation above is exact.
@@ -87,7 +98,7 @@ constexpr std::size_t kQDwConvMaxTaps = 256;
 class QDwConv2dU8S8 {
  public:
   /// `unsupported` (with the reason) unless the shape is depthwise with multiplier 1 and at most
-  /// kQDwConvMaxTaps taps. `weight` OIHW [C, 1, kh, kw] int8 (uint8 with p.weights_u8); p's
+  /// kQDwConvMaxTaps taps, or when a forced `kernel` is above `isa` or does not cover the layer. `weight` OIHW [C, 1, kh, kw] int8 (uint8 with p.weights_u8); p's
   /// per-channel vectors have 1 or C entries. Everything is copied; inputs may be freed after.
   Status prepare(const Conv2dShape& shape, const void* weight, const QGemmParams& p, Isa isa,
                  const QDwConvKernel* kernel = nullptr);
@@ -95,10 +106,13 @@ class QDwConv2dU8S8 {
   /// y [N, C, OH, OW] (u8 or int32) from x u8 [N, C, H, W]. Allocation-free.
   void run(const std::uint8_t* x, void* y, void* scratch, ThreadPool& pool) const;
   const char* name() const { return kernel_->name; }
+  /// Why better rows of the table were passed over ("" when the best row for the ISA runs).
+  const std::string& note() const { return note_; }
   const Conv2dShape& shape() const { return shape_; }
 
  private:
   const QDwConvKernel* kernel_ = nullptr;
+  std::string note_;
   Conv2dShape shape_;
   ConvGeom geom_{};
   std::uint8_t pad_ = 0;

@@ -78,6 +78,7 @@ TEST_CASE("qdwconv: every row against the scalar row, the int8 GEMM path and the
   std::mt19937 rng(5);
   ThreadPool pool1(1), pool2(2);
   std::size_t total = 0, off_by_one = 0;
+  std::vector<int> runs(qdwconv_kernels().size(), 0);
   int n_case = 0;
   // The table above, plus the depthwise rows of the conv family's edge table (asymmetric strides
   // and dilations, e.g. stride 2x1, dilation 2x1).
@@ -129,7 +130,10 @@ TEST_CASE("qdwconv: every row against the scalar row, the int8 GEMM path and the
         INFO(row.name << " " << s.describe() << " variant=" << n_case % std::size(kVariants)
                       << " threads=" << pool.threads());
         QDwConv2dU8S8 dw;
-        REQUIRE(dw.prepare(s, w.data(), p, isa, &row).ok());
+        const Status st = dw.prepare(s, w.data(), p, isa, &row);
+        if (st.code() == StatusCode::kUnsupported && row.cover != QDwConvCover::kQDwAnyShape) continue;  // not its cover
+        REQUIRE(st.ok());
+        ++runs[static_cast<std::size_t>(&row - qdwconv_kernels().data())];
         std::vector<std::uint8_t> got(out * elem, 7);
         Aligned scratch;
         dw.run(x.data(), got.data(), scratch.get(dw.scratch_bytes(pool.threads())), pool);
@@ -156,6 +160,10 @@ TEST_CASE("qdwconv: every row against the scalar row, the int8 GEMM path and the
     }
   }
   CHECK(off_by_one * 1000 <= total);
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    INFO(qdwconv_kernels()[r].name);
+    if (qdwconv_kernels()[r].isa <= isa) CHECK(runs[r] > 5);  // every row this CPU has ran many cases
+  }
 }
 
 TEST_CASE("qdwconv: non-depthwise shapes are rejected with a reason") {
@@ -176,6 +184,31 @@ TEST_CASE("qdwconv: non-depthwise shapes are rejected with a reason") {
   CHECK(dw.prepare(s, w.data(), p, Isa::kScalar).code() == StatusCode::kUnsupported);
   s.groups = 8;
   CHECK(dw.prepare(s, w.data(), p, Isa::kScalar).ok());
+}
+
+TEST_CASE("qdwconv: the plan takes the first row that covers the layer, and says which") {
+  Conv2dShape s;
+  s.in_channels = s.out_channels = s.groups = 4;
+  s.in_h = s.in_w = 9;
+  s.kernel_h = s.kernel_w = 3;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 1;
+  std::vector<std::uint8_t> w(4 * 25, 200);  // as int8: -56; as uint8 with zero point 0: 200
+  QGemmParams p;
+  QDwConv2dU8S8 dw;
+  REQUIRE(dw.prepare(s, w.data(), p, Isa::kAvx512Vnni).ok());
+  CHECK(std::string(dw.name()) == "qu8_dwconv_3x16w__avx512vnni");
+  p.weights_u8 = true;  // w - w_zp = 200 does not fit int8
+  REQUIRE(dw.prepare(s, w.data(), p, Isa::kAvx512Vnni).ok());
+  CHECK(std::string(dw.name()) == "qu8_dwconv_16w__avx512");
+  const Status forced = dw.prepare(s, w.data(), p, Isa::kAvx512Vnni, find_qdwconv("qu8_dwconv_3x16w__avx512vnni"));
+  CHECK(forced.code() == StatusCode::kUnsupported);
+  CHECK(forced.message().find("not all int8") != std::string::npos);
+  p.weights_u8 = false;
+  s.kernel_h = s.kernel_w = 5;  // wider than 4 taps
+  REQUIRE(dw.prepare(s, w.data(), p, Isa::kAvx512Vnni).ok());
+  CHECK(std::string(dw.name()) == "qu8_dwconv_16w__avx512");
+  REQUIRE(dw.prepare(s, w.data(), p, Isa::kAvx2).ok());
+  CHECK(std::string(dw.name()) == "qu8_dwconv_8w__avx2");
 }
 
 }  // namespace

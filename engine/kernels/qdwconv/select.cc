@@ -7,16 +7,27 @@ namespace sparsify::engine {
 
 const std::vector<QDwConvKernel>& qdwconv_kernels() {
   static const std::vector<QDwConvKernel> kTable = {
-#define SPARSIFY_QDWCONV(name, isa) QDwConvKernel{#name, Isa::isa, &name},
+#define SPARSIFY_QDWCONV(name, isa, cover) QDwConvKernel{#name, Isa::isa, QDwConvCover::cover, &name},
 #include "engine/kernels/qdwconv/kernels.inc"
 #undef SPARSIFY_QDWCONV
   };
   return kTable;
 }
 
-const QDwConvKernel& select_qdwconv(Isa isa) {
+bool qdwconv_covers(const QDwConvKernel& row, const ConvGeom& g, bool taps_int8) {
+  if (g.kh * g.kw > kQDwConvMaxTaps) return false;
+  switch (row.cover) {
+    case QDwConvCover::kQDwAnyShape:
+      return true;
+    case QDwConvCover::kQDwInt8Taps:
+      return taps_int8 && g.kw <= 4 && g.kh <= 8 && g.dw == 1 && (g.sw == 1 || g.sw == 2);
+  }
+  return false;
+}
+
+const QDwConvKernel& select_qdwconv(Isa isa, const ConvGeom& g, bool taps_int8) {
   for (const auto& row : qdwconv_kernels()) {
-    if (row.isa <= isa) return row;
+    if (row.isa <= isa && qdwconv_covers(row, g, taps_int8)) return row;
   }
   return qdwconv_kernels().back();
 }

@@ -1,7 +1,8 @@
-// AVX-512 VNNI int8 depthwise conv plane. For kernels at most 4 wide with dilation 1 along W,
-// stride 1 or 2 along W, at most 8 rows and taps w - w_zp that fit int8: one vpdpbusd per kernel
-// row per 16 outputs, straight from the u8 input (no scratch). Other shapes take the float path
-// (x86_avx512_f32.inl). Same accumulator (exact int32) and requantization as every row.
+// AVX-512 VNNI int8 depthwise conv plane for the kQDwInt8Taps cover (kernels at most 4 wide with
+// dilation 1 along W, stride 1 or 2 along W, at most 8 rows, taps w - w_zp that fit int8): one
+// vpdpbusd per kernel row per 16 outputs, straight from the u8 input (no scratch); 3-row kernels
+// compute 4 output rows at once, each input row gathered once. Same exact int32 accumulator and
+// requantization as every row.
 //
 // Byte t of dword lane i (output ox0 + i) is the input under tap kj = t of that output; a 3-wide
 // kernel's 4th weight byte is zero, so what sits under it does not matter. One masked load of the
@@ -18,12 +19,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/base/check.h"
 #include "engine/kernels/qdwconv/family.h"
 
 namespace sparsify::engine {
 namespace {
-
-#include "engine/kernels/qdwconv/x86_avx512_f32.inl"
 
 constexpr std::size_t kMaxRows = 8;
 
@@ -140,32 +140,24 @@ void plane_3(const ConvGeom& g, const std::uint8_t* x, const Gather& ga, const _
   for (; oy < g.oh; ++oy) row_any(g, x, oy, ga, wk, ep, y);
 }
 
-// Taps as int8 weight dwords per kernel row, or false when the shape or a tap does not fit.
-bool vnni_weights(const ConvGeom& g, const float* taps, __m512i* wk) {
-  if (g.kw > 4 || g.dw != 1 || (g.sw != 1 && g.sw != 2) || g.kh > kMaxRows) return false;
+// Taps as broadcast int8 weight dwords, one per kernel row (the cover guarantees they fit).
+void vnni_weights(const ConvGeom& g, const float* taps, __m512i* wk) {
   for (std::size_t ki = 0; ki < g.kh; ++ki) {
     std::int8_t b[4] = {0, 0, 0, 0};
-    for (std::size_t kj = 0; kj < g.kw; ++kj) {
-      const float t = taps[ki * g.kw + kj];
-      if (!(t >= -128.0f && t <= 127.0f)) return false;
-      b[kj] = static_cast<std::int8_t>(t);
-    }
+    for (std::size_t kj = 0; kj < g.kw; ++kj) b[kj] = static_cast<std::int8_t>(taps[ki * g.kw + kj]);
     std::int32_t dword;
     std::memcpy(&dword, b, 4);
     wk[ki] = _mm512_set1_epi32(dword);
   }
-  return true;
 }
 
 }  // namespace
 
-void qu8_dwconv_16w__avx512vnni(const ConvGeom& g, const std::uint8_t* x, std::uint8_t pad, const float* taps,
-                                const QDwConvParams& p, void* scratch, void* y) {
+void qu8_dwconv_3x16w__avx512vnni(const ConvGeom& g, const std::uint8_t* x, std::uint8_t pad, const float* taps,
+                                  const QDwConvParams& p, void* /*scratch*/, void* y) {
+  SPARSIFY_DCHECK(g.kw <= 4 && g.kh <= kMaxRows && g.dw == 1 && (g.sw == 1 || g.sw == 2));
   __m512i wk[kMaxRows];
-  if (!vnni_weights(g, taps, wk)) {
-    plane_f32(g, x, pad, taps, p, scratch, y);
-    return;
-  }
+  vnni_weights(g, taps, wk);
   const Gather ga = make_gather(g.sw, pad);
   const Epilogue ep(p);
   if (g.kh == 3 && g.dh == 1 && g.sh == 1) {
