@@ -1,7 +1,8 @@
 // AVX-512 VNNI int8 depthwise conv plane for the kQDwInt8Taps cover (kernels at most 4 wide with
 // dilation 1 along W, stride 1 or 2 along W, at most 8 rows, taps w - w_zp that fit int8): one
 // vpdpbusd per kernel row per 16 outputs, straight from the u8 input (no scratch); 3-row kernels
-// compute 4 output rows at once, each input row gathered once. Same exact int32 accumulator and
+// compute 8 (stride 1) or 4 output rows at once, each input row gathered once; the accumulators
+// start from the folded bias. Same exact int32 accumulator and
 // requantization as every row.
 //
 // Byte t of dword lane i (output ox0 + i) is the input under tap kj = t of that output; a 3-wide
@@ -71,8 +72,8 @@ struct Epilogue {
         lo(_mm512_set1_ps(static_cast<float>(p.y_min - p.y_zero))),
         hi(_mm512_set1_ps(static_cast<float>(p.y_max - p.y_zero))),
         output_u8(p.output_u8) {}
-  inline void store(__m512i acc, void* y, std::size_t o, __mmask16 m) const {
-    const __m512i v = _mm512_add_epi32(acc, bias);
+  // acc already holds the bias (accumulators start from it).
+  inline void store(__m512i v, void* y, std::size_t o, __mmask16 m) const {
     if (output_u8) {
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
       f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
@@ -100,7 +101,7 @@ void rows_block(const ConvGeom& g, const std::uint8_t* x, std::size_t oy, const 
     const __mmask64 m = load_mask(c, g.w);
     __m512i acc[R];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_si512();
+    for (int r = 0; r < R; ++r) acc[r] = ep.bias;
 #pragma GCC unroll 16
     for (int j = 0; j < kIn; ++j) {
       const __m512i q = ga(g, x, iy0 + j, c, m);
@@ -122,7 +123,7 @@ void row_any(const ConvGeom& g, const std::uint8_t* x, std::size_t oy, const Gat
   for (std::size_t ox = 0; ox < g.ow; ox += 16) {
     const std::ptrdiff_t c = static_cast<std::ptrdiff_t>(ox * g.sw) - static_cast<std::ptrdiff_t>(g.pl);
     const __mmask64 m = load_mask(c, g.w);
-    __m512i acc = _mm512_setzero_si512();
+    __m512i acc = ep.bias;
     for (std::size_t ki = 0; ki < g.kh; ++ki) {
       const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ki * g.dh) - static_cast<std::ptrdiff_t>(g.pt);
       acc = _mm512_dpbusd_epi32(acc, ga(g, x, iy, c, m), wk[ki]);
@@ -134,10 +135,16 @@ void row_any(const ConvGeom& g, const std::uint8_t* x, std::size_t oy, const Gat
 template <int SH>
 void plane_3(const ConvGeom& g, const std::uint8_t* x, const Gather& ga, const __m512i* wk, const Epilogue& ep,
              void* y) {
-  constexpr int R = 4;
   std::size_t oy = 0;
-  for (; oy + R <= g.oh; oy += R) rows_block<3, SH, R>(g, x, oy, ga, wk, ep, y);
-  for (; oy < g.oh; ++oy) row_any(g, x, oy, ga, wk, ep, y);
+  if (SH == 1)
+    for (; oy + 8 <= g.oh; oy += 8) rows_block<3, SH, 8>(g, x, oy, ga, wk, ep, y);
+  for (; oy + 4 <= g.oh; oy += 4) rows_block<3, SH, 4>(g, x, oy, ga, wk, ep, y);
+  switch (g.oh - oy) {  // the last 1-3 rows still share their input rows
+    case 3: rows_block<3, SH, 3>(g, x, oy, ga, wk, ep, y); break;
+    case 2: rows_block<3, SH, 2>(g, x, oy, ga, wk, ep, y); break;
+    case 1: rows_block<3, SH, 1>(g, x, oy, ga, wk, ep, y); break;
+    default: break;
+  }
 }
 
 // Taps as broadcast int8 weight dwords, one per kernel row (the cover guarantees they fit).
