@@ -2,8 +2,7 @@
 // dilation 1 along W, stride 1 or 2 along W, at most 8 rows, taps w - w_zp that fit int8): one
 // vpdpbusd per kernel row per 16 outputs, straight from the u8 input (no scratch); 3-row kernels
 // compute 8 (stride 1) or 4 output rows at once, each input row gathered once; the accumulators
-// start from the folded bias. Same exact int32 accumulator and
-// requantization as every row.
+// start from the folded bias. Same exact int32 accumulator and requantization as every row.
 //
 // Byte t of dword lane i (output ox0 + i) is the input under tap kj = t of that output; a 3-wide
 // kernel's 4th weight byte is zero, so what sits under it does not matter. One masked load of the
