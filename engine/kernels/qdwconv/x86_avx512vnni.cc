@@ -38,11 +38,15 @@ inline __mmask64 load_mask(std::ptrdiff_t c, std::size_t w) {
 
 struct Gather {
   __m512i pad, perm, shuf;
+  bool narrow;  // stride 1: the 16 lanes need bytes 0..19 only, so a 32-byte load (fewer line splits)
   // The 16 lanes of tap bytes for input row iy (any integer; outside [0, h) is all padding).
   inline __m512i operator()(const ConvGeom& g, const std::uint8_t* x, std::ptrdiff_t iy, std::ptrdiff_t c,
                             __mmask64 m) const {
-    if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || m == 0) return _mm512_shuffle_epi8(pad, shuf);
-    const __m512i raw = _mm512_mask_loadu_epi8(pad, m, x + static_cast<std::size_t>(iy) * g.w + c);
+    if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || m == 0) return pad;
+    const std::uint8_t* src = x + static_cast<std::size_t>(iy) * g.w + c;
+    const __m512i raw = narrow ? _mm512_castsi256_si512(_mm256_mask_loadu_epi8(_mm512_castsi512_si256(pad),
+                                                                               static_cast<__mmask32>(m), src))
+                               : _mm512_mask_loadu_epi8(pad, m, src);
     return _mm512_shuffle_epi8(_mm512_permutexvar_epi32(perm, raw), shuf);
   }
 };
@@ -50,6 +54,7 @@ struct Gather {
 Gather make_gather(std::size_t sw, std::uint8_t pad) {
   Gather ga;
   ga.pad = _mm512_set1_epi8(static_cast<char>(pad));
+  ga.narrow = sw == 1;
   if (sw == 1) {
     ga.perm = _mm512_setr_epi32(0, 1, 0, 0, 1, 2, 0, 0, 2, 3, 0, 0, 3, 4, 0, 0);
     ga.shuf = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6));
