@@ -39,7 +39,6 @@ Status QDwConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QG
   geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
                    s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
   pad_ = static_cast<std::uint8_t>(p.a_zero_point);
-  thread_scratch_ = qdwconv_scratch_layout(geom_).bytes();
   taps_.assign(c * taps, 0.0f);
   params_.assign(c, QDwConvParams{});
   for (std::size_t ch = 0; ch < c; ++ch) {
@@ -68,6 +67,9 @@ Status QDwConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QG
     return unsupported(kernel->name, " does not cover ", s.describe(), taps_int8 ? "" : " (taps w - w_zp not all int8)");
   }
   kernel_ = kernel != nullptr ? kernel : &select_qdwconv(isa, geom_, taps_int8);
+  // Only the float-accumulation SIMD rows stage the plane in scratch.
+  const bool staged = kernel_->cover == QDwConvCover::kQDwAnyShape && kernel_->isa != Isa::kScalar;
+  thread_scratch_ = staged ? qdwconv_scratch_layout(geom_).bytes() : 0;
   note_.clear();
   for (const auto& row : qdwconv_kernels()) {  // the better rows this ISA allows, and why not them
     if (&row == kernel_) break;

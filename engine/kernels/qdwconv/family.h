@@ -58,7 +58,8 @@ QDwScratchLayout qdwconv_scratch_layout(const ConvGeom& g);
 
 /// One channel plane: y[oy * ow + ox] (u8 or int32 per p) from x [h, w]. taps: kh*kw floats w'.
 /// pad: the padding value (the input zero point). scratch: qdwconv_scratch_layout(g).bytes()
-/// bytes, 64-byte aligned, owned by the calling thread (the scalar row does not use it).
+/// bytes, 64-byte aligned, owned by the calling thread (only the float SIMD rows use it: the scalar
+/// and int8-tap rows get no scratch).
 using QDwConvFn = void (*)(const ConvGeom& g, const std::uint8_t* x, std::uint8_t pad, const float* taps,
                            const QDwConvParams& p, void* scratch, void* y);
 
