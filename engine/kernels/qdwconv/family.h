@@ -3,17 +3,19 @@
 //
 // Arithmetic (the same as the int8 GEMM epilogue, so outputs match QConv2dU8S8 bit for bit):
 //   w'[t]  = w[t] - w_zp[c]                      (exact in float: |w'| <= 255)
-//   acc    = sum_t x_pad[t] * w'[t]               x_pad = x inside, a_zp in the padding; every
-//                                                 partial sum is an integer < 2^24 (kh*kw <= 256),
-//                                                 so float FMA accumulation is exact
+//   acc    = sum_t x_pad[t] * w'[t]               x_pad = x inside, a_zp in the padding; exact:
+//                                                 int32 (scalar, VNNI rows) or float, whose every
+//                                                 partial sum is an integer < 2^24 (kh*kw <= 256)
 //   v      = acc + bias'[c]                       bias' = B[c] - a_zp * sum_t w'[t]  (int32)
 //   y      = clamp(nearbyint(float(v) * scale[c]), y_min - y_zp, y_max - y_zp) + y_zp   (u8)
 //            or v (int32)
 // ref: ONNX QLinearConv: y = saturate(round_half_even(acc * a_s * w_s / y_s) + y_zp). The oracle
 // qconv2d_reference requantizes in double; this float form is within 1 LSB of it (ties near .5).
 //
-// SIMD rows first write the padded plane as floats into per-thread scratch, split by column phase
-// so that every tap of a stride-s conv reads contiguous floats (see QDwScratchLayout):
+// The AVX-512 VNNI row (int8 taps, kw <= 4, stride 1-2 along W) takes one vpdpbusd per kernel row
+// per 16 outputs straight from the input (layout in its file). The float SIMD rows (any shape)
+// first write the padded plane as floats into per-thread scratch, split by column phase so that
+// every tap of a stride-s conv reads contiguous floats (see QDwScratchLayout):
 //   row r of the padded plane (ph = h + pt + pb rows, pw = w + pl + pr columns):
 //     scratch[r * row_pitch + p * phase_len + i] = xpad[r][p + i * sw]   p in [0, sw)
 //     (any finite value past column pw; phase_len is a multiple of 16 with room for a full vector
