@@ -1,11 +1,14 @@
-// Int8 step implementations with constant weights: QLinearConv / ConvInteger on QConv2dU8S8 or
-// QSparseConv2dU8S8, QLinearMatMul / MatMulInteger on QGemmU8S8ConstRight or QSpmmU8S8ConstRight.
+// Int8 step implementations with constant weights: depthwise QLinearConv / ConvInteger on
+// QDwConv2dU8S8, QLinearConv with few input channels (stems) on QDirectConv2dU8S8, other
+// QLinearConv / ConvInteger on QConv2dU8S8 or QSparseConv2dU8S8, QLinearMatMul / MatMulInteger on QGemmU8S8ConstRight or QSpmmU8S8ConstRight.
 // One row per op: the factory measures the weights (w == w_zp counts as zero; block-4 occupancy
 // in the better K order), estimates both paths, times them when close, binds the faster and
 // records the decision with its numbers (plan dump "decision:" lines).
 #include <cstdio>
 
 #include "engine/kernels/conv/family.h"
+#include "engine/kernels/qdirect/family.h"
+#include "engine/kernels/qdwconv/family.h"
 #include "engine/kernels/qgemm/family.h"
 #include "engine/kernels/qspmm/family.h"
 #include "engine/runtime/plan_sparse.h"
@@ -111,6 +114,39 @@ class QConvStep final : public StepKernel {
   }
 };
 
+class QDwConvStep final : public StepKernel {
+ public:
+  QDwConv2dU8S8 kernel;
+  int threads = 1;
+  const std::uint8_t* x = nullptr;
+  void* y = nullptr;
+  std::size_t scratch_bytes() const override { return kernel.scratch_bytes(threads); }
+  std::string name() const override { return kernel.name(); }
+  std::string decision() const override {
+    const std::string base = "direct depthwise (weights dense, channels split across threads)";
+    return kernel.note().empty() ? base : str_cat(base, "; ", kernel.note());
+  }
+  Status run(std::byte* scratch, ThreadPool* pool) override {
+    kernel.run(x, y, scratch, *pool);
+    return Status();
+  }
+};
+
+class QDirectConvStep final : public StepKernel {
+ public:
+  QDirectConv2dU8S8 kernel;
+  const std::uint8_t* x = nullptr;
+  std::uint8_t* y = nullptr;
+  std::string name() const override { return kernel.name(); }
+  std::string decision() const override {
+    return "direct: few input channels, each input row gathered once for every output channel (weights dense)";
+  }
+  Status run(std::byte*, ThreadPool* pool) override {
+    kernel.run(x, y, *pool);
+    return Status();
+  }
+};
+
 class QMatMulStep final : public StepKernel {
  public:
   QGemmU8S8ConstRight dense;
@@ -132,6 +168,40 @@ class QMatMulStep final : public StepKernel {
 };
 
 }  // namespace
+
+StatusOr<std::unique_ptr<StepKernel>> make_qu8_dwconv2d(const StepBinding& b) {
+  const QLayout l = layout_of(*b.node);
+  Conv2dShape s;
+  SPARSIFY_RETURN_IF_ERROR(conv2d_shape_of(b, l.w, &s));
+  if (s.groups != s.in_channels || s.groups != s.out_channels) {
+    return unsupported("not depthwise (groups ", s.groups, ", C ", s.in_channels, ", M ", s.out_channels, ")");
+  }
+  auto step = std::make_unique<QDwConvStep>();
+  QGemmParams p;
+  std::vector<std::int32_t> bias;
+  SPARSIFY_RETURN_IF_ERROR(read_params(b, l, s.out_channels, &p, &bias));
+  SPARSIFY_RETURN_IF_ERROR(step->kernel.prepare(s, b.inputs[l.w]->raw_data(), p, b.isa));
+  step->threads = b.threads;
+  step->x = b.inputs[0]->data<std::uint8_t>();
+  step->y = b.outputs[0]->raw_data();
+  return std::unique_ptr<StepKernel>(std::move(step));
+}
+
+StatusOr<std::unique_ptr<StepKernel>> make_qu8_direct_conv2d(const StepBinding& b) {
+  const QLayout l = layout_of(*b.node);
+  Conv2dShape s;
+  SPARSIFY_RETURN_IF_ERROR(conv2d_shape_of(b, l.w, &s));
+  if (s.groups != 1) return unsupported("groups ", s.groups, " (grouped and depthwise convs have their own rows)");
+  if (s.in_channels > 4) return unsupported(s.in_channels, " input channels (direct only up to 4; the GEMM path is faster)");
+  auto step = std::make_unique<QDirectConvStep>();
+  QGemmParams p;
+  std::vector<std::int32_t> bias;
+  SPARSIFY_RETURN_IF_ERROR(read_params(b, l, s.out_channels, &p, &bias));
+  SPARSIFY_RETURN_IF_ERROR(step->kernel.prepare(s, b.inputs[l.w]->raw_data(), p, b.isa));
+  step->x = b.inputs[0]->data<std::uint8_t>();
+  step->y = b.outputs[0]->data<std::uint8_t>();
+  return std::unique_ptr<StepKernel>(std::move(step));
+}
 
 StatusOr<std::unique_ptr<StepKernel>> make_qu8_conv2d(const StepBinding& b) {
   const QLayout l = layout_of(*b.node);

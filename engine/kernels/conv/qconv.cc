@@ -24,21 +24,23 @@ void im2col_u8(const ConvGeom& g, const std::uint8_t* x, std::size_t k0, std::si
         continue;
       }
       const std::uint8_t* row = xc + static_cast<std::size_t>(iy) * g.w;
-      if (g.sw == 1) {
-        // Valid outputs [lo, hi) read row[ox + off]; the rest is padding.
-        const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(kj * g.dw) - static_cast<std::ptrdiff_t>(g.pl);
-        const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
-        const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -off));
-        const std::ptrdiff_t hi = std::max(lo, std::min(ow, w - off));
-        std::memset(dst, pad, static_cast<std::size_t>(lo));
+      // Valid outputs [lo, hi) read row[ox * sw + off]; the rest is padding.
+      const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(kj * g.dw) - static_cast<std::ptrdiff_t>(g.pl);
+      const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
+      const std::ptrdiff_t sw = static_cast<std::ptrdiff_t>(g.sw);
+      const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, (-off + sw - 1) / sw));
+      const std::ptrdiff_t hi = std::max(lo, std::min(ow, (w - off + sw - 1) / sw));
+      std::memset(dst, pad, static_cast<std::size_t>(lo));
+      if (sw == 1) {
         std::memcpy(dst + lo, row + lo + off, static_cast<std::size_t>(hi - lo));
-        std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
-        continue;
+      } else if (sw == 2) {
+        const std::uint8_t* src = row + off;  // branch-free strided copy (vectorised: and + packus)
+        for (std::ptrdiff_t ox = lo; ox < hi; ++ox) dst[ox] = src[2 * ox];
+      } else {
+        const std::uint8_t* src = row + off;
+        for (std::ptrdiff_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * sw];
       }
-      for (std::size_t ox = 0; ox < g.ow; ++ox) {
-        const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kj * g.dw) - static_cast<std::ptrdiff_t>(g.pl);
-        dst[ox] = ix >= 0 && ix < static_cast<std::ptrdiff_t>(g.w) ? row[ix] : pad;
-      }
+      std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
     }
   }
 }

@@ -11,12 +11,15 @@ inline void pack_b_c4(std::size_t k, std::size_t nc, const std::uint8_t* b, std:
     for (std::size_t g = 0; g < k4; ++g) {
       std::uint8_t* dst = packed + g * nr * 4;
       const std::uint8_t* src = b + 4 * g * ldb + n0;
-      if (4 * g + 4 <= k && cols == nr && nr % 16 == 0) {
+      if (cols == nr && nr % 16 == 0) {
+        // The last group of a K that is not a multiple of 4 reads its 1-3 rows and zeros.
+        const std::size_t rows = k - 4 * g < 4 ? k - 4 * g : 4;
+        const __m128i zero = _mm_setzero_si128();
+        auto row = [&](std::size_t t, std::size_t c0) {
+          return t < rows ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + t * ldb + c0)) : zero;
+        };
         for (std::size_t c0 = 0; c0 < nr; c0 += 16) {
-          const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + c0));
-          const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ldb + c0));
-          const __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * ldb + c0));
-          const __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 3 * ldb + c0));
+          const __m128i r0 = row(0, c0), r1 = row(1, c0), r2 = row(2, c0), r3 = row(3, c0);
           const __m128i a01lo = _mm_unpacklo_epi8(r0, r1), a01hi = _mm_unpackhi_epi8(r0, r1);
           const __m128i a23lo = _mm_unpacklo_epi8(r2, r3), a23hi = _mm_unpackhi_epi8(r2, r3);
           __m128i* out = reinterpret_cast<__m128i*>(dst + c0 * 4);

@@ -103,7 +103,37 @@ void qu8_pack_a_c4__avx512vnni(std::size_t mc, std::size_t k, const std::uint8_t
 }
 void qu8_pack_b_c4__avx512vnni(std::size_t k, std::size_t nc, const std::uint8_t* b, std::size_t ldb, std::size_t nr,
                                std::uint8_t* packed) {
-  pack_b_c4(k, nc, b, ldb, nr, packed);
+  if (nr % 32 != 0) {
+    pack_b_c4(k, nc, b, ldb, nr, packed);
+    return;
+  }
+  // Full panels, 32 columns at a time with ymm: 4 rows of 32 bytes -> 2 rounds of in-lane unpacks
+  // give columns [0..3 | 16..19], [4..7 | 20..23], ...; vperm2i128 restores column order. The 32
+  // columns j0.. of group g are the 128 contiguous bytes at g * nr * 4 + j0 * 4 of the panel.
+  const std::size_t k4 = (k + 3) / 4, full = nc / nr * nr;
+  const __m256i zero = _mm256_setzero_si256();
+  for (std::size_t n0 = 0; n0 < full; n0 += nr, packed += k4 * 4 * nr) {
+    for (std::size_t g = 0; g < k4; ++g) {
+      const std::size_t rows = k - 4 * g < 4 ? k - 4 * g : 4;
+      for (std::size_t j0 = 0; j0 < nr; j0 += 32) {
+        const std::uint8_t* src = b + 4 * g * ldb + n0 + j0;
+        auto row = [&](std::size_t t) {
+          return t < rows ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t * ldb)) : zero;
+        };
+        const __m256i r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3);
+        const __m256i a01lo = _mm256_unpacklo_epi8(r0, r1), a01hi = _mm256_unpackhi_epi8(r0, r1);
+        const __m256i a23lo = _mm256_unpacklo_epi8(r2, r3), a23hi = _mm256_unpackhi_epi8(r2, r3);
+        const __m256i q0 = _mm256_unpacklo_epi16(a01lo, a23lo), q1 = _mm256_unpackhi_epi16(a01lo, a23lo);
+        const __m256i q2 = _mm256_unpacklo_epi16(a01hi, a23hi), q3 = _mm256_unpackhi_epi16(a01hi, a23hi);
+        __m256i* out = reinterpret_cast<__m256i*>(packed + (g * nr + j0) * 4);
+        _mm256_storeu_si256(out + 0, _mm256_permute2x128_si256(q0, q1, 0x20));
+        _mm256_storeu_si256(out + 1, _mm256_permute2x128_si256(q2, q3, 0x20));
+        _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(q0, q1, 0x31));
+        _mm256_storeu_si256(out + 3, _mm256_permute2x128_si256(q2, q3, 0x31));
+      }
+    }
+  }
+  if (full < nc) pack_b_c4(k, nc - full, b + full, ldb, nr, packed);
 }
 
 }  // namespace sparsify::engine
