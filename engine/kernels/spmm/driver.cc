@@ -67,9 +67,10 @@ Status SparseF32Rows::prepare(std::size_t m, std::size_t k, const float* w, std:
 }
 
 void SparseF32Rows::run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c,
-                             std::size_t ldc) const {
+                             std::size_t ldc, const float* residual) const {
   if (r0 >= r1) return;
   F32SpmmParams p;
+  p.residual = residual;
   p.bias = bias_.empty() ? nullptr : bias_.data() + r0;
   p.min = min_;
   p.max = max_;
@@ -203,7 +204,7 @@ std::size_t SparseConv2dF32::scratch_bytes(int threads) const {
          static_cast<std::size_t>(std::max(1, threads));
 }
 
-void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& pool) const {
+void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& pool, const float* residual) const {
   const std::size_t n = geom_.oh * geom_.ow, nr = rows_.kernel().nr, tiles = ceil_div(n, nr);
   const std::size_t in_image = shape_.in_channels * geom_.h * geom_.w, out_image = shape_.out_channels * n;
   const std::size_t k = rows_.k();
@@ -216,14 +217,16 @@ void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& p
     const std::size_t chunk = static_cast<std::size_t>(task) / units, u = static_cast<std::size_t>(task) % units;
     const std::size_t img = u / tiles, n0 = (u % tiles) * nr, nc = std::min(nr, n - n0);
     const float* xb = x + img * in_image;
-    float* yb = y + img * out_image + bounds[chunk] * n + n0;
+    const std::size_t at = img * out_image + bounds[chunk] * n + n0;
+    float* yb = y + at;
+    const float* rb = residual == nullptr ? nullptr : residual + at;
     if (direct_) {
-      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xb + n0, yb, n);
+      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xb + n0, yb, n, rb);
       return;
     }
     float* tile = static_cast<float*>(scratch) + per_thread * static_cast<std::size_t>(thread);
     im2col_->fn(geom_, xb, 0, k, n0, nc, nr, tile);
-    rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n);
+    rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n, rb);
   });
 }
 

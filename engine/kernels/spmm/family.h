@@ -37,9 +37,13 @@ class ThreadPool;
 struct F32SpmmParams {
   const float* bias = nullptr;  // per row, offset to the run's first row; null: zero
   float min = 0, max = 0;       // clamp (+-inf when no activation)
+  // Residual added before the clamp (a fused skip connection): R[r * ldc + 0:nr], laid out as C
+  // (same row stride), offset to the run's first element; null: none.
+  const float* residual = nullptr;
 };
 
-/// For rows r in [0, rows): C[r * ldc + 0:nr] = clamp(bias[r] + sum_j values[j] * b[offsets[j] + 0:nr]),
+/// For rows r in [0, rows): C[r * ldc + 0:nr] = clamp(bias[r] + sum_j values[j] * b[offsets[j] + 0:nr]
+/// [+ residual[r * ldc + 0:nr]]),
 /// the non-zeros of row r being the next row_nnz[r] entries of values/offsets (they advance row by
 /// row from the pointers given). 1 <= nr <= NR; columns >= nr of B are never read.
 using F32SpmmUkernelFn = void (*)(std::size_t rows, std::size_t nr, const std::uint32_t* row_nnz,
@@ -94,8 +98,10 @@ class SparseF32Rows {
   /// floats apart. `kernel` forces a row (unsupported if above isa).
   Status prepare(std::size_t m, std::size_t k, const float* w, std::size_t w_rs, std::size_t w_cs, std::size_t ldb,
                  const float* bias, const ActivationParams& act, const F32SpmmKernel& kernel, Isa isa);
-  /// Rows [r0, r1) of one tile: C[r0.., 0:nr] from a B tile at `b` (its column 0).
-  void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c, std::size_t ldc) const;
+  /// Rows [r0, r1) of one tile: C[r0.., 0:nr] from a B tile at `b` (its column 0). `residual`
+  /// (null: none) is added before the clamp, laid out as C (its element for c[0]).
+  void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c, std::size_t ldc,
+                const float* residual = nullptr) const;
   /// Splits the rows into `parts` chunks of about equal nnz: bounds[0..parts] (bounds[parts] = m).
   void balance(int parts, std::size_t* bounds) const;
 
@@ -161,8 +167,9 @@ class SparseConv2dF32 {
   Status prepare(const Conv2dShape& shape, const float* weight, const float* bias, const ActivationParams& act,
                  Isa isa, const F32SpmmKernel* kernel = nullptr);
   std::size_t scratch_bytes(int threads) const;
-  /// y[N, M, OH, OW] = act(conv(x) + bias) for shape().batch images. Allocation-free.
-  void run(const float* x, float* y, void* scratch, ThreadPool& pool) const;
+  /// y[N, M, OH, OW] = act(conv(x) + bias [+ residual]) for shape().batch images; `residual` (null:
+  /// none) has y's shape and must not overlap y. Allocation-free.
+  void run(const float* x, float* y, void* scratch, ThreadPool& pool, const float* residual = nullptr) const;
   /// "f32_spmm_minmax_1x64__avx512 (1x1 direct)" or "f32_im2col__avx512 + f32_spmm_..."
   const char* name() const { return name_.c_str(); }
   const Conv2dShape& shape() const { return shape_; }

@@ -1,8 +1,10 @@
 // Every fp32 SpMM row this CPU allows (SPARSIFY_ISA ceiling) against the plain-loop oracles, in
 // both orientations and as a sparse Conv2d: edge shapes (M = 1, 3, 2*tile+3; K = 1, 4, 5; N odd,
-// = NR, 2*NR+3), sparsities 0 / 0.5 / 0.9 / 0.99 / 1.0 (all-zero rows), threads 1 and 2.
+// = NR, 2*NR+3), sparsities 0 / 0.5 / 0.9 / 0.99 / 1.0 (all-zero rows), threads 1 and 2; the conv
+// also with a fused residual (added before the clamp).
 // Tolerance: 1e-4 relative to the sum of |terms| (float accumulation order differs).
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -133,6 +135,13 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
           conv.run(x.data(), got.data(), sp, pool);
           f32_conv2d_reference(s, x.data(), w.data(), bias.data(), ActivationParams::relu(), want.data());
           check_close(got, want, double(c.c * c.kh * c.kw) + 1);
+          // With a fused residual: relu(conv + bias + r), r added before the clamp.
+          const std::vector<float> r = random(out, rng);
+          std::vector<float> got_r(out, -7.0f), want_r(out);
+          conv.run(x.data(), got_r.data(), sp, pool, r.data());
+          f32_conv2d_reference(s, x.data(), w.data(), bias.data(), ActivationParams::none(), want_r.data());
+          for (std::size_t i = 0; i < out; ++i) want_r[i] = std::max(want_r[i] + r[i], 0.0f);
+          check_close(got_r, want_r, double(c.c * c.kh * c.kw) + 2);
         }
   }
 }
