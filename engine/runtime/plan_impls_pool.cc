@@ -99,7 +99,7 @@ class MaxPoolRowsKernel final : public StepKernel {
   }
 
  private:
-  std::size_t thread_bytes() const { return round_up(static_cast<std::size_t>(g_.row_elems()) * sizeof(T), kKernelAlignment); }
+  std::size_t thread_bytes() const { return round_up(static_cast<std::size_t>(g_.row_elems() + 1) * sizeof(T), kKernelAlignment); }
   void task(std::int64_t t, std::byte* scratch) const {
     const std::int64_t p = t / row_blocks_, b = t % row_blocks_;
     const std::int64_t oy0 = g_.oh * b / row_blocks_, oy1 = g_.oh * (b + 1) / row_blocks_;

@@ -16,7 +16,8 @@ namespace sparsify::engine {
 /// Geometry of one pooled plane (dilation 1; pads may exceed nothing the window needs).
 struct PoolPlaneGeom {
   std::int64_t ih, iw, oh, ow, kh, kw, sh, sw, pt, pl;
-  /// Scratch elements per thread: the padded row.
+  /// Elements of the padded row; scratch per thread is one more (a spare the stride-2 byte loop
+  /// may read).
   std::int64_t row_elems() const {
     const std::int64_t right = (ow - 1) * sw + kw - pl - iw;
     return pl + iw + (right > 0 ? right : 0);
