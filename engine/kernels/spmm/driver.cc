@@ -209,10 +209,13 @@ void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& p
   const std::size_t in_image = shape_.in_channels * geom_.h * geom_.w, out_image = shape_.out_channels * n;
   const std::size_t k = rows_.k();
   const std::size_t per_thread = scratch_bytes(1) / sizeof(float);
-  const int chunks = row_chunks(tiles * shape_.batch, pool.threads());
+  // Direct: rows split freely (nothing is packed). Tiles: splitting rows would pack each tile once
+  // per chunk, so whole tiles go to the threads whenever they divide evenly or are plenty.
+  const std::size_t units = tiles * shape_.batch;  // (image, tile) pairs
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = direct_ || (units % t != 0 && units < 2 * t) ? row_chunks(units, pool.threads()) : 1;
   std::size_t bounds[ThreadPool::kMaxThreads + 1];
   rows_.balance(chunks, bounds);
-  const std::size_t units = tiles * shape_.batch;  // (image, tile) pairs
   pool.parallel_for(static_cast<std::int64_t>(units) * chunks, [&](std::int64_t task, int thread) {
     const std::size_t chunk = static_cast<std::size_t>(task) / units, u = static_cast<std::size_t>(task) % units;
     const std::size_t img = u / tiles, n0 = (u % tiles) * nr, nc = std::min(nr, n - n0);

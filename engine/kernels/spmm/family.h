@@ -67,7 +67,7 @@ struct F32SpmmKernel {
 /// The table, best first.
 const std::vector<F32SpmmKernel>& f32_spmm_kernels();
 /// The row for N columns of B whose tile of K rows is to stay in L2: the highest ISA <= isa, then
-/// the widest NR that does not pad N by more than an eighth and keeps K * NR floats <= 96 Ki
+/// the widest NR that does not pad N by more than a third and keeps K * NR floats <= 160 Ki
 /// (else the narrowest row of that ISA). Never null.
 const F32SpmmKernel& select_f32_spmm(Isa isa, std::size_t n, std::size_t k);
 const F32SpmmKernel* find_f32_spmm(const char* name);
