@@ -108,7 +108,8 @@ std::string match_pool(const Graph& g, const std::vector<std::vector<std::int32_
   const Tensor* sy = scalar_const(g, qy.inputs[1]);
   const Tensor* zy = scalar_const(g, qy.inputs[2]);
   if (sx == nullptr || zx == nullptr || sy == nullptr || zy == nullptr) return "scales or zero points are not constant scalars";
-  if (zx->dtype() != zy->dtype() || !is_int8(zx->dtype())) return "activations are not 8-bit of one type";
+  // uint8 only: u8_max_pool2d_rows__runtime runs it (int8 would fall to the reference MaxPool).
+  if (zx->dtype() != DType::kUInt8 || zy->dtype() != DType::kUInt8) return "activations are not uint8";
   if (sx->element_as_double(0) != sy->element_as_double(0) || zx->element_as_int(0) != zy->element_as_int(0)) {
     return str_cat("scale/zero point differ (", sx->element_as_double(0), "/", zx->element_as_int(0), " in, ",
                    sy->element_as_double(0), "/", zy->element_as_int(0), " out)");

@@ -17,10 +17,11 @@ const Tensor* scalar_const(const Graph& g, ValueId id) {
   return t != nullptr && t->numel() == 1 ? t : nullptr;
 }
 
-bool is_8bit(DType d) { return d == DType::kUInt8 || d == DType::kInt8; }
+// uint8 only: that is what qu8_qdq_add__runtime runs (an int8 QdqAdd would fall to the reference).
+bool is_u8(DType d) { return d == DType::kUInt8; }
 
 // The (x, scale, zero point) QdqAdd operand for Add input `v`: the DequantizeLinear's inputs when
-// `v` is a per-tensor 8-bit DequantizeLinear output, else (v, none, none).
+// `v` is a per-tensor uint8 DequantizeLinear output, else (v, none, none).
 std::array<ValueId, 3> operand(const Graph& g, ValueId v, bool* dequantized) {
   *dequantized = false;
   const std::int32_t p = g.values[v].producer;
@@ -29,7 +30,7 @@ std::array<ValueId, 3> operand(const Graph& g, ValueId v, bool* dequantized) {
   if (dq.op_type != "DequantizeLinear" || !node_has_input(dq, 2)) return {v, kNoValue, kNoValue};
   const Tensor* s = scalar_const(g, dq.inputs[1]);
   const Tensor* z = scalar_const(g, dq.inputs[2]);
-  if (s == nullptr || z == nullptr || !is_8bit(z->dtype()) || s->dtype() != DType::kFloat32) return {v, kNoValue, kNoValue};
+  if (s == nullptr || z == nullptr || !is_u8(z->dtype()) || s->dtype() != DType::kFloat32) return {v, kNoValue, kNoValue};
   *dequantized = true;
   return {dq.inputs[0], dq.inputs[1], dq.inputs[2]};
 }
@@ -38,7 +39,7 @@ bool is_quantize_u8(const Graph& g, const Node& q) {
   if (q.op_type != "QuantizeLinear" || !node_has_input(q, 2)) return false;
   const Tensor* s = scalar_const(g, q.inputs[1]);
   const Tensor* z = scalar_const(g, q.inputs[2]);
-  return s != nullptr && z != nullptr && is_8bit(z->dtype()) && s->dtype() == DType::kFloat32;
+  return s != nullptr && z != nullptr && is_u8(z->dtype()) && s->dtype() == DType::kFloat32;
 }
 
 }  // namespace
@@ -48,7 +49,10 @@ Status pass_fold_qdq_add(PassState& state) {
   SPARSIFY_ASSIGN_OR_RETURN(InferredGraph ig, infer_shapes(g, state.input_descs, state.check_declared_shapes));
   const auto consumers = value_consumers(g);
   std::vector<bool> remove(g.nodes.size(), false);
-  int count = 0;
+  int count = 0, kept = 0;
+  auto keep = [&](const Node& add, const std::string& why) {
+    if (++kept <= 3) state.note("kept Add '", add.name, "' in float: ", why);
+  };
   for (std::size_t n = 0; n < g.nodes.size(); ++n) {
     Node& add = g.nodes[n];
     if (add.op_type != "Add" || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
@@ -59,7 +63,7 @@ Status pass_fold_qdq_add(PassState& state) {
     const Tensor& da = ig.values[add.inputs[0]];
     const Tensor& db = ig.values[add.inputs[1]];
     if (da.dtype() != DType::kFloat32 || db.dtype() != DType::kFloat32 || da.dims() != db.dims()) {
-      state.note("kept Add '", add.name, "' in float: operands are not float32 of one shape (no broadcasting)");
+      keep(add, str_cat("operands ", da.describe(), " and ", db.describe(), " are not float32 of one shape (no broadcasting)"));
       continue;
     }
     ValueId y = add.outputs[0];
@@ -73,7 +77,7 @@ Status pass_fold_qdq_add(PassState& state) {
       else ++others;
     }
     if (quantize < 0 && relu < 0 && !(dq_a && dq_b)) {
-      state.note("kept Add '", add.name, "' in float: neither a Relu, a QuantizeLinear nor two dequantized operands to fold");
+      keep(add, "neither a Relu, a QuantizeLinear nor two dequantized operands to fold");
       continue;
     }
     Attribute r;
@@ -98,6 +102,7 @@ Status pass_fold_qdq_add(PassState& state) {
     }
   }
   if (count > 3) state.note("... ", count, " QDQ Adds folded in all");
+  if (kept > 3) state.note("... ", kept, " Adds with a dequantized operand kept in float in all");
   if (count > 0) remove_nodes(g, remove);
   return Status();
 }
