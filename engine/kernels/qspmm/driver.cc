@@ -27,6 +27,9 @@ std::int32_t weight_at(const void* w, bool u8, std::size_t i) {
   return u8 ? static_cast<const std::uint8_t*>(w)[i] : static_cast<const std::int8_t*>(w)[i];
 }
 
+// 16-bit loads that may alias bytes, unaligned: element i holds bytes 2i (low, x86) and 2i + 1.
+typedef std::uint16_t U16Alias __attribute__((may_alias, aligned(1)));
+
 // Rows [k0, k1) of the u8 im2col of one image ([C, h, w] planes) into col[K, OH*OW]; row k is
 // (c, ki, kj) = OIHW order, or tap-major (ki, kj, c) with `tap_major`.
 void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const std::uint8_t* x, std::size_t k0,
@@ -59,6 +62,22 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
         const std::ptrdiff_t hi = std::max(lo, std::min(ow, w - off));
         std::memset(dst, pad, static_cast<std::size_t>(lo));
         std::memcpy(dst + lo, row + lo + off, static_cast<std::size_t>(hi - lo));
+        std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
+        continue;
+      }
+      if (g.sw == 2) {
+        // Interior columns read row[2 ox + off]: the low bytes of 16-bit pairs, which vectorizes
+        // (a byte gather at stride 2 does not). Pairs stop before the row's last byte.
+        const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(kj * g.dw) - static_cast<std::ptrdiff_t>(g.pl);
+        const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
+        auto floor_half = [](std::ptrdiff_t v) { return v >= 0 ? v / 2 : -((1 - v) / 2); };
+        const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -floor_half(off)));     // 2 ox + off >= 0
+        const std::ptrdiff_t hi = std::max(lo, std::min(ow, floor_half(w - 1 - off) + 1));        // 2 ox + off <= w - 1
+        const std::ptrdiff_t pairs = std::max(lo, std::min(hi, floor_half(w - 2 - off) + 1));     // 2 ox + off + 1 <= w - 1
+        std::memset(dst, pad, static_cast<std::size_t>(lo));
+        const U16Alias* src = reinterpret_cast<const U16Alias*>(row + off);
+        for (std::ptrdiff_t ox = lo; ox < pairs; ++ox) dst[ox] = static_cast<std::uint8_t>(src[ox]);
+        for (std::ptrdiff_t ox = pairs; ox < hi; ++ox) dst[ox] = row[2 * ox + off];
         std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
         continue;
       }

@@ -179,7 +179,9 @@ TEST_CASE("qspmm: sparse QConv2d bit-exact vs the dense QConv2d; block4 over inp
     std::size_t batch, c, h, w, m, kh, s, d, p;
   };
   const Case cases[] = {{1, 16, 7, 7, 8, 1, 1, 1, 0}, {2, 8, 9, 7, 5, 3, 1, 1, 1}, {1, 12, 10, 11, 19, 3, 2, 1, 1},
-                        {1, 8, 9, 9, 4, 3, 1, 2, 2},  {1, 3, 8, 8, 6, 3, 1, 1, 1}};
+                        {1, 8, 9, 9, 4, 3, 1, 2, 2},  {1, 3, 8, 8, 6, 3, 1, 1, 1},
+                        // stride 2 (the 16-bit pair path of the u8 im2col): odd and even widths, pads 0-2
+                        {1, 8, 13, 14, 5, 3, 2, 1, 0}, {1, 8, 6, 5, 6, 3, 2, 1, 2}, {1, 8, 17, 9, 4, 1, 2, 1, 0}};
   for (const auto& row : qspmm_kernels()) {
     if (row.isa > isa) continue;
     for (const Case& c : cases)
