@@ -30,6 +30,14 @@ std::int32_t weight_at(const void* w, bool u8, std::size_t i) {
 // 16-bit loads that may alias bytes, unaligned: element i holds bytes 2i (low, x86) and 2i + 1.
 typedef std::uint16_t U16Alias __attribute__((may_alias, aligned(1)));
 
+// Rows are short (7..112 bytes) and there are K * OH of them: inline loops, not libc calls (the
+// call overhead of memset / memcpy per row was most of the im2col time).
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+inline void fill(std::uint8_t* dst, std::uint8_t v, std::ptrdiff_t n) {
+  for (std::ptrdiff_t i = 0; i < n; ++i) dst[i] = v;
+}
+
 // Rows [k0, k1) of the u8 im2col of one image ([C, h, w] planes) into col[K, OH*OW]; row k is
 // (c, ki, kj) = OIHW order, or tap-major (ki, kj, c) with `tap_major`.
 void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const std::uint8_t* x, std::size_t k0,
@@ -51,7 +59,7 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
     for (std::size_t oy = 0; oy < g.oh; ++oy, dst += g.ow) {
       const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ki * g.dh) - static_cast<std::ptrdiff_t>(g.pt);
       if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) {
-        std::memset(dst, pad, g.ow);
+        fill(dst, pad, static_cast<std::ptrdiff_t>(g.ow));
         continue;
       }
       const std::uint8_t* row = xc + static_cast<std::size_t>(iy) * g.w;
@@ -60,9 +68,10 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
         const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
         const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -off));
         const std::ptrdiff_t hi = std::max(lo, std::min(ow, w - off));
-        std::memset(dst, pad, static_cast<std::size_t>(lo));
-        std::memcpy(dst + lo, row + lo + off, static_cast<std::size_t>(hi - lo));
-        std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
+        fill(dst, pad, lo);
+        const std::uint8_t* src = row + off;
+        for (std::ptrdiff_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox];
+        fill(dst + hi, pad, ow - hi);
         continue;
       }
       if (g.sw == 2) {
@@ -74,11 +83,11 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
         const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -floor_half(off)));     // 2 ox + off >= 0
         const std::ptrdiff_t hi = std::max(lo, std::min(ow, floor_half(w - 1 - off) + 1));        // 2 ox + off <= w - 1
         const std::ptrdiff_t pairs = std::max(lo, std::min(hi, floor_half(w - 2 - off) + 1));     // 2 ox + off + 1 <= w - 1
-        std::memset(dst, pad, static_cast<std::size_t>(lo));
+        fill(dst, pad, lo);
         const U16Alias* src = reinterpret_cast<const U16Alias*>(row + off);
         for (std::ptrdiff_t ox = lo; ox < pairs; ++ox) dst[ox] = static_cast<std::uint8_t>(src[ox]);
         for (std::ptrdiff_t ox = pairs; ox < hi; ++ox) dst[ox] = row[2 * ox + off];
-        std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
+        fill(dst + hi, pad, ow - hi);
         continue;
       }
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
@@ -88,6 +97,7 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
     }
   }
 }
+#pragma GCC pop_options
 
 }  // namespace
 
@@ -195,7 +205,7 @@ void SparseQRows::balance(int parts, std::size_t* bounds) const {
 Status QSpmmU8S8ConstLeft::prepare(std::size_t m, std::size_t k, const void* w, const QGemmParams& p, Isa isa,
                                    std::size_t n_hint, const QSpmmKernel* kernel, const std::uint32_t* perm) {
   SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa));
-  const QSpmmKernel& row = kernel != nullptr ? *kernel : select_qspmm(isa, n_hint);
+  const QSpmmKernel& row = kernel != nullptr ? *kernel : select_qspmm(isa, n_hint, round_up(k, 4));
   return rows_.prepare(m, k, w, k, 1, perm, p, row, isa);
 }
 
@@ -208,7 +218,10 @@ void QSpmmU8S8ConstLeft::run(std::size_t n, const std::uint8_t* b, std::size_t l
   if (n == 0) return;
   const std::size_t nr = rows_.kernel().nr, tiles = ceil_div(n, nr), elem = rows_.output_u8() ? 1 : 4;
   const std::size_t per_thread = scratch_bytes(1);
-  const int chunks = row_chunks(tiles, pool.threads());
+  // Splitting rows packs each B tile once per chunk: whole tiles go to the threads whenever they
+  // divide evenly or are plenty.
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % t != 0 && tiles < 2 * t ? row_chunks(tiles, pool.threads()) : 1;
   std::size_t bounds[ThreadPool::kMaxThreads + 1];
   rows_.balance(chunks, bounds);
   pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int thread) {

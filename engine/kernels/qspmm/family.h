@@ -64,7 +64,9 @@ struct QSpmmKernel {
 
 const std::vector<QSpmmKernel>& qspmm_kernels();
 /// Highest ISA <= isa, then the widest NR padding N by at most an eighth (else the narrowest).
-const QSpmmKernel& select_qspmm(Isa isa, std::size_t n);
+/// With `k` (the K of packed B tiles, constant-left form): the widest NR padding N by at most a
+/// third (the last tile is masked) whose K x NR tile stays within 128 KiB.
+const QSpmmKernel& select_qspmm(Isa isa, std::size_t n, std::size_t k = 0);
 const QSpmmKernel* find_qspmm(const char* name);
 
 /// Block-4 statistics of int8 weights [m, k] given as w - w_zp (zero = pruned).
