@@ -31,11 +31,13 @@ Status check_kernel(const F32SpmmKernel* kernel, Isa isa) {
 
 Status SparseF32Rows::prepare(std::size_t m, std::size_t k, const float* w, std::size_t w_rs, std::size_t w_cs,
                               std::size_t ldb, const float* bias, const ActivationParams& act,
-                              const F32SpmmKernel& kernel, Isa isa) {
+                              const F32SpmmKernel& kernel, Isa isa, const std::vector<std::size_t>* row_offsets) {
   if (m == 0 || k == 0) return invalid_argument("SpMM: empty weights [", m, ", ", k, "]");
   SPARSIFY_RETURN_IF_ERROR(check_kernel(&kernel, isa));
-  if ((k - 1) * ldb + kernel.nr > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    return unsupported("SpMM: B offsets of ", k, " rows x ", ldb, " floats overflow int32");
+  if (row_offsets != nullptr && row_offsets->size() != k) return invalid_argument("SpMM: ", row_offsets->size(), " row offsets for K = ", k);
+  const std::size_t last = row_offsets != nullptr ? row_offsets->back() : (k - 1) * ldb;
+  if (last + kernel.nr > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    return unsupported("SpMM: B offsets of ", k, " rows overflow int32");
   }
   kernel_ = &kernel;
   m_ = m;
@@ -55,7 +57,7 @@ Status SparseF32Rows::prepare(std::size_t m, std::size_t k, const float* w, std:
       const float v = w[i * w_rs + kk * w_cs];
       if (v == 0.0f) continue;
       values_.data()[j] = v;
-      offsets_.data()[j] = static_cast<std::int32_t>(kk * ldb);
+      offsets_.data()[j] = static_cast<std::int32_t>(row_offsets != nullptr ? (*row_offsets)[kk] : kk * ldb);
       ++j;
     }
     row_nnz_[i] = static_cast<std::uint32_t>(j - row_start_[i]);
@@ -180,6 +182,28 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
   direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
             s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
   const std::size_t k = s.in_channels * s.kernel_h * s.kernel_w, n = geom_.oh * geom_.ow;
+  padded_ = !direct_ && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1 &&
+            geom_.ow >= kMinPaddedRow;
+  if (padded_) {
+    hp_ = s.in_h + s.pad_top + s.pad_bottom;
+    wp_ = s.in_w + s.pad_left + s.pad_right;
+    // Tiles are output-row segments: the row whose NR covers the row (or the widest).
+    const F32SpmmKernel* pick = kernel;
+    if (pick == nullptr) {
+      const Isa top = select_f32_spmm(isa, n, 0).isa;
+      for (const auto& r : f32_spmm_kernels()) {  // widest first: narrow while the row is still covered
+        if (r.isa == top && (pick == nullptr || r.nr >= geom_.ow)) pick = &r;
+      }
+    }
+    std::vector<std::size_t> offsets(k);
+    for (std::size_t kk = 0; kk < k; ++kk) {
+      const std::size_t c = kk / (s.kernel_h * s.kernel_w), ki = kk / s.kernel_w % s.kernel_h, kj = kk % s.kernel_w;
+      offsets[kk] = (c * hp_ + ki) * wp_ + kj;
+    }
+    SPARSIFY_RETURN_IF_ERROR(rows_.prepare(s.out_channels, k, weight, k, 1, 0, bias, act, *pick, isa, &offsets).with_prefix(what));
+    name_ = str_cat(pick->name, " (padded input, output-row tiles: no im2col)");
+    return Status();
+  }
   const F32SpmmKernel& row = kernel != nullptr ? *kernel : select_f32_spmm(isa, n, k);
   im2col_ = nullptr;
   if (!direct_) {
@@ -198,13 +222,22 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
   return Status();
 }
 
+std::size_t SparseConv2dF32::padded_floats() const {
+  return round_up(shape_.in_channels * hp_ * wp_ + 16, kKernelAlignment / sizeof(float));
+}
+
 std::size_t SparseConv2dF32::scratch_bytes(int threads) const {
   if (direct_) return 0;
+  if (padded_) return padded_floats() * sizeof(float);
   return round_up(rows_.k() * rows_.kernel().nr * sizeof(float), kKernelAlignment) *
          static_cast<std::size_t>(std::max(1, threads));
 }
 
 void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& pool, const float* residual) const {
+  if (padded_) {
+    run_padded(x, y, static_cast<float*>(scratch), pool, residual);
+    return;
+  }
   const std::size_t n = geom_.oh * geom_.ow, nr = rows_.kernel().nr, tiles = ceil_div(n, nr);
   const std::size_t in_image = shape_.in_channels * geom_.h * geom_.w, out_image = shape_.out_channels * n;
   const std::size_t k = rows_.k();
@@ -231,6 +264,42 @@ void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& p
     im2col_->fn(geom_, xb, 0, k, n0, nc, nr, tile);
     rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n, rb);
   });
+}
+
+void SparseConv2dF32::run_padded(const float* x, float* y, float* xp, ThreadPool& pool, const float* residual) const {
+  const std::size_t c = shape_.in_channels, m = shape_.out_channels, oh = geom_.oh, ow = geom_.ow;
+  const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, plane = hp_ * wp_;
+  const std::size_t nr = rows_.kernel().nr, segs = ceil_div(ow, nr), n = oh * ow;
+  const std::size_t tiles = oh * segs;
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % t != 0 && tiles < 2 * t ? row_chunks(tiles, pool.threads()) : 1;
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  rows_.balance(chunks, bounds);
+  for (std::size_t img = 0; img < shape_.batch; ++img) {
+    const float* xb = x + img * c * h * w;
+    // The zero-bordered copy, channels split across the pool.
+    pool.parallel_for(static_cast<std::int64_t>(c), [&](std::int64_t ch, int) {
+      float* dst = xp + static_cast<std::size_t>(ch) * plane;
+      const float* src = xb + static_cast<std::size_t>(ch) * h * w;
+      for (std::size_t i = 0; i < pt * wp_; ++i) dst[i] = 0.0f;
+      for (std::size_t r = 0; r < h; ++r) {
+        float* d = dst + (pt + r) * wp_;
+        for (std::size_t i = 0; i < pl; ++i) d[i] = 0.0f;
+        for (std::size_t i = 0; i < w; ++i) d[pl + i] = src[r * w + i];
+        for (std::size_t i = pl + w; i < wp_; ++i) d[i] = 0.0f;
+      }
+      for (std::size_t i = (pt + h) * wp_; i < plane; ++i) dst[i] = 0.0f;
+    });
+    float* yb = y + img * m * n;
+    const float* rb = residual == nullptr ? nullptr : residual + img * m * n;
+    pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int) {
+      const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
+      const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
+      const std::size_t at = bounds[chunk] * n + oy * ow + ox0;
+      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + oy * wp_ + ox0, yb + at, n,
+                     rb == nullptr ? nullptr : rb + at);
+    });
+  }
 }
 
 }  // namespace sparsify::engine

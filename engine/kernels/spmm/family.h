@@ -95,9 +95,11 @@ SparsityStats f32_sparsity(std::size_t m, std::size_t k, const float* w);
 class SparseF32Rows {
  public:
   /// Compresses row-major W[m, k] (element (i, kk) at w[i * w_rs + kk * w_cs]) for B rows `ldb`
-  /// floats apart. `kernel` forces a row (unsupported if above isa).
+  /// floats apart, or, with `row_offsets` (k entries), B row kk at row_offsets[kk] floats.
+  /// `kernel` forces a row (unsupported if above isa).
   Status prepare(std::size_t m, std::size_t k, const float* w, std::size_t w_rs, std::size_t w_cs, std::size_t ldb,
-                 const float* bias, const ActivationParams& act, const F32SpmmKernel& kernel, Isa isa);
+                 const float* bias, const ActivationParams& act, const F32SpmmKernel& kernel, Isa isa,
+                 const std::vector<std::size_t>* row_offsets = nullptr);
   /// Rows [r0, r1) of one tile: C[r0.., 0:nr] from a B tile at `b` (its column 0). `residual`
   /// (null: none) is added before the clamp, laid out as C (its element for c[0]).
   void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c, std::size_t ldc,
@@ -159,7 +161,13 @@ class SpmmF32ConstRight {
   SparseF32Rows rows_;  // W^T: n rows of k
 };
 
-/// A prepared sparse Conv2d (groups == 1; grouped and depthwise convs stay dense).
+/// A prepared sparse Conv2d (groups == 1; grouped and depthwise convs stay dense). Three forms:
+///  1x1 stride 1 unpadded: B is the input itself (rows = channels).
+///  stride 1, output rows >= kMinPaddedRow wide ("padded direct"): the input is copied once per
+///    run into a zero-bordered [C, H + pads, W + pads] buffer; B row (c, ki, kj) is that buffer at
+///    offset (c, ki, kj) and a tile is (part of) one output row, so no im2col is built:
+///        y[m, oy, ox0 + t] = sum_(c,ki,kj) w * xp[c, oy + ki, ox0 + t + kj]
+///  otherwise: im2col tiles of NR columns in scratch (the conv family's packers).
 class SparseConv2dF32 {
  public:
   /// `weight` OIHW, `bias` M floats or null; both may be freed after. `kernel` forces a row.
@@ -175,11 +183,17 @@ class SparseConv2dF32 {
   const Conv2dShape& shape() const { return shape_; }
   const SparseF32Rows& rows() const { return rows_; }
   bool direct() const { return direct_; }
+  bool padded() const { return padded_; }
+  /// Output rows at least this wide take the padded-direct form (narrower rows waste lanes).
+  static constexpr std::size_t kMinPaddedRow = 16;
 
  private:
+  std::size_t padded_floats() const;
+  void run_padded(const float* x, float* y, float* xp, ThreadPool& pool, const float* residual) const;
   Conv2dShape shape_;
   ConvGeom geom_{};
-  bool direct_ = false;
+  bool direct_ = false, padded_ = false;
+  std::size_t hp_ = 0, wp_ = 0;  // padded input plane (padded_)
   const F32Im2colKernel* im2col_ = nullptr;
   SparseF32Rows rows_;
   std::string name_;
