@@ -104,7 +104,8 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
 // ---- SparseQRows -----------------------------------------------------------------------------------
 
 Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::size_t w_rs, std::size_t w_cs,
-                            const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa) {
+                            const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa,
+                            const std::vector<std::size_t>* group_offsets) {
   if (m == 0 || k == 0) return invalid_argument("QSpMM: empty weights [", m, ", ", k, "]");
   SPARSIFY_RETURN_IF_ERROR(check_kernel(&kernel, isa));
   if (p.w_zero_points.size() != 1 && p.w_zero_points.size() != m) {
@@ -119,6 +120,10 @@ Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::si
   }
   const std::size_t k4 = ceil_div(k, 4), nr = kernel.nr;
   if (k4 * nr * 4 > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) return unsupported("QSpMM: K too large");
+  if (group_offsets != nullptr && group_offsets->size() != k4) return invalid_argument("QSpMM: ", group_offsets->size(), " group offsets for ", k4, " groups");
+  if (group_offsets != nullptr && group_offsets->back() + nr * 4 > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    return unsupported("QSpMM: B offsets overflow int32");
+  }
   kernel_ = &kernel;
   m_ = m;
   k_ = k;
@@ -165,7 +170,7 @@ Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::si
       }
       if (!any) continue;
       std::memcpy(weights_.data() + j, b4, 4);
-      offsets_.data()[j] = static_cast<std::int32_t>(g * nr * 4);
+      offsets_.data()[j] = static_cast<std::int32_t>(group_offsets != nullptr ? (*group_offsets)[g] : g * nr * 4);
       ++j;
     }
     row_blocks_[ch] = static_cast<std::uint32_t>(j - row_start_[ch]);
@@ -203,10 +208,11 @@ void SparseQRows::balance(int parts, std::size_t* bounds) const {
 // ---- QSpmmU8S8ConstLeft ----------------------------------------------------------------------------
 
 Status QSpmmU8S8ConstLeft::prepare(std::size_t m, std::size_t k, const void* w, const QGemmParams& p, Isa isa,
-                                   std::size_t n_hint, const QSpmmKernel* kernel, const std::uint32_t* perm) {
+                                   std::size_t n_hint, const QSpmmKernel* kernel, const std::uint32_t* perm,
+                                   const std::vector<std::size_t>* group_offsets) {
   SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa));
   const QSpmmKernel& row = kernel != nullptr ? *kernel : select_qspmm(isa, n_hint, round_up(k, 4));
-  return rows_.prepare(m, k, w, k, 1, perm, p, row, isa);
+  return rows_.prepare(m, k, w, k, 1, perm, p, row, isa, group_offsets);
 }
 
 std::size_t QSpmmU8S8ConstLeft::scratch_bytes(int threads) const {
@@ -321,6 +327,29 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
     }
   }
   tap_major_ = taps > 1 && groups_tap < groups_oihw;
+  padded_ = tap_major_ && c % 4 == 0 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+            s.dilation_w == 1 && geom_.ow >= kMinPaddedRow;
+  if (padded_) {
+    hp_ = s.in_h + s.pad_top + s.pad_bottom;
+    wp_ = s.in_w + s.pad_left + s.pad_right;
+    // Tiles are output-row segments: the narrowest row that covers the row (or the widest).
+    const QSpmmKernel* pick = kernel;
+    if (pick == nullptr) {
+      const Isa top = select_qspmm(isa, geom_.oh * geom_.ow).isa;
+      for (const auto& r : qspmm_kernels()) {  // widest first
+        if (r.isa == top && (pick == nullptr || r.nr >= geom_.ow)) pick = &r;
+      }
+    }
+    const std::size_t c4 = c / 4;
+    std::vector<std::size_t> offsets(k / 4);  // tap-major group (ki, kj, cg)
+    for (std::size_t g = 0; g < offsets.size(); ++g) {
+      const std::size_t tap = g / c4, cg = g % c4, ki = tap / s.kernel_w, kj = tap % s.kernel_w;
+      offsets[g] = ((cg * hp_ + ki) * wp_ + kj) * 4;
+    }
+    SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, pick, perm.data(), &offsets).with_prefix(what));
+    name_ = str_cat(gemm_.name(), " (padded channel-blocked input, output-row tiles: no im2col)");
+    return Status();
+  }
   SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, kernel,
                                          tap_major_ ? perm.data() : nullptr)
                                .with_prefix(what));
@@ -331,12 +360,17 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
 }
 
 std::size_t QSparseConv2dU8S8::scratch_bytes(int threads) const {
+  if (padded_) return round_up(shape_.in_channels * hp_ * wp_ + 64, kKernelAlignment);
   const std::size_t k = shape_.in_channels * shape_.kernel_h * shape_.kernel_w;
   const std::size_t col = pointwise_ ? 0 : round_up(k * geom_.oh * geom_.ow, kKernelAlignment);
   return col + gemm_.scratch_bytes(threads);
 }
 
 void QSparseConv2dU8S8::run(const std::uint8_t* x, void* y, void* scratch, ThreadPool& pool) const {
+  if (padded_) {
+    run_padded(x, y, static_cast<std::uint8_t*>(scratch), pool);
+    return;
+  }
   const std::size_t c = shape_.in_channels, m = shape_.out_channels, k = c * geom_.kh * geom_.kw;
   const std::size_t in_plane = geom_.h * geom_.w, n = geom_.oh * geom_.ow, elem = output_u8_ ? 1 : 4;
   std::uint8_t* col = static_cast<std::uint8_t*>(scratch);
@@ -355,6 +389,52 @@ void QSparseConv2dU8S8::run(const std::uint8_t* x, void* y, void* scratch, Threa
       im2col_u8(geom_, c, tap_major_, xb, k0, k1, pad_value_, col);
     });
     gemm_.run(n, col, n, yb, n, gemm_scratch, pool);
+  }
+}
+
+// Byte 4i + t of a row of the channel-blocked buffer is channel 4cg + t at column i.
+typedef std::uint32_t U32Alias __attribute__((may_alias, aligned(1)));
+
+void QSparseConv2dU8S8::run_padded(const std::uint8_t* x, void* y, std::uint8_t* xp, ThreadPool& pool) const {
+  const std::size_t c = shape_.in_channels, m = shape_.out_channels, oh = geom_.oh, ow = geom_.ow;
+  const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, c4 = c / 4;
+  const std::size_t plane4 = hp_ * wp_ * 4;  // bytes of one channel block
+  const std::size_t n = oh * ow, elem = output_u8_ ? 1 : 4;
+  const std::size_t nr = gemm_.rows().kernel().nr, segs = ceil_div(ow, nr), tiles = oh * segs;
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % t != 0 && tiles < 2 * t ? pool.threads() : 1;
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  gemm_.rows().balance(chunks, bounds);
+  const std::uint32_t pad4 = 0x01010101u * pad_value_;
+  for (std::size_t img = 0; img < shape_.batch; ++img) {
+    const std::uint8_t* xb = x + img * c * h * w;
+    pool.parallel_for(static_cast<std::int64_t>(c4), [&](std::int64_t cg, int) {
+      U32Alias* dst = reinterpret_cast<U32Alias*>(xp + static_cast<std::size_t>(cg) * plane4);
+      const std::uint8_t* p0 = xb + static_cast<std::size_t>(cg) * 4 * h * w;
+      const std::uint8_t* p1 = p0 + h * w;
+      const std::uint8_t* p2 = p1 + h * w;
+      const std::uint8_t* p3 = p2 + h * w;
+      for (std::size_t i = 0; i < pt * wp_; ++i) dst[i] = pad4;
+      for (std::size_t r = 0; r < h; ++r) {
+        U32Alias* d = dst + (pt + r) * wp_;
+        for (std::size_t i = 0; i < pl; ++i) d[i] = pad4;
+        U32Alias* di = d + pl;
+        const std::size_t o = r * w;
+        for (std::size_t i = 0; i < w; ++i) {
+          di[i] = static_cast<std::uint32_t>(p0[o + i]) | static_cast<std::uint32_t>(p1[o + i]) << 8 |
+                  static_cast<std::uint32_t>(p2[o + i]) << 16 | static_cast<std::uint32_t>(p3[o + i]) << 24;
+        }
+        for (std::size_t i = pl + w; i < wp_; ++i) d[i] = pad4;
+      }
+      for (std::size_t i = (pt + h) * wp_; i < hp_ * wp_; ++i) dst[i] = pad4;
+    });
+    std::uint8_t* yb = static_cast<std::uint8_t*>(y) + img * m * n * elem;
+    pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int) {
+      const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
+      const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
+      gemm_.rows().run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + (oy * wp_ + ox0) * 4,
+                            yb + (bounds[chunk] * n + oy * ow + ox0) * elem, n);
+    });
   }
 }
 

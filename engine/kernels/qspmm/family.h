@@ -80,8 +80,11 @@ class SparseQRows {
   /// `w` int8 or uint8 (p.weights_u8) with element (ch, kk) at w[ch * w_rs + perm(kk) * w_cs] where
   /// perm maps the stored K order to the source's (null: identity). Validates p like the dense
   /// qgemm. unsupported when some w - w_zp does not fit int8.
+  /// `group_offsets` (k4 entries, bytes; null: the packed tile's g * NR * 4) places B's 4-group g
+  /// elsewhere, e.g. in a padded channel-blocked input (QSparseConv2dU8S8's padded form).
   Status prepare(std::size_t m, std::size_t k, const void* w, std::size_t w_rs, std::size_t w_cs,
-                 const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa);
+                 const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa,
+                 const std::vector<std::size_t>* group_offsets = nullptr);
   /// Rows [r0, r1) on a packed c4 tile of nr columns into C at c (row stride ldc elements).
   void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const std::uint8_t* tile, void* c,
                 std::size_t ldc) const;
@@ -109,7 +112,8 @@ class SparseQRows {
 class QSpmmU8S8ConstLeft {
  public:
   Status prepare(std::size_t m, std::size_t k, const void* w, const QGemmParams& p, Isa isa, std::size_t n_hint,
-                 const QSpmmKernel* kernel = nullptr, const std::uint32_t* perm = nullptr);
+                 const QSpmmKernel* kernel = nullptr, const std::uint32_t* perm = nullptr,
+                 const std::vector<std::size_t>* group_offsets = nullptr);
   std::size_t scratch_bytes(int threads) const;
   void run(std::size_t n, const std::uint8_t* b, std::size_t ldb, void* c, std::size_t ldc, void* scratch,
            ThreadPool& pool) const;
@@ -140,7 +144,11 @@ class QSpmmU8S8ConstRight {
 
 /// A prepared sparse quantized Conv2d (groups == 1): u8 im2col (rows in the chosen K order,
 /// padding = the input zero point) into scratch, or the input itself for 1x1 stride 1; then
-/// QSpmmU8S8ConstLeft.
+/// QSpmmU8S8ConstLeft. Padded form (stride 1, tap-major K, C % 4 == 0, output rows >= 7): the
+/// input is copied once per run into a zero-point-bordered, channel-blocked [C/4, H+pads, W+pads, 4]
+/// buffer, which IS the c4 tile of every tap: the 4-group (ki, kj, channels 4cg..4cg+3) of output
+/// (oy, ox) is the 4 bytes at ((cg * Hp + oy + ki) * Wp + ox + kj) * 4. Tiles are output-row
+/// segments; no im2col and no packing.
 class QSparseConv2dU8S8 {
  public:
   Status prepare(const Conv2dShape& shape, const void* weight, const QGemmParams& p, Isa isa,
@@ -150,11 +158,18 @@ class QSparseConv2dU8S8 {
   const char* name() const { return name_.c_str(); }
   const SparseQRows& rows() const { return gemm_.rows(); }
   bool tap_major() const { return tap_major_; }
+  bool padded() const { return padded_; }
+  /// Output rows at least this wide take the padded form. One vpdpbusd covers 16 columns, so a
+  /// 7-wide row wastes lanes, yet skipping im2col and packing still wins (ResNet-50, 95 % block-4,
+  /// 1 thread: 3x3 convs at 56x56 0.34 -> 0.11 ms, 14x14 0.26 -> 0.11 ms, 7x7 0.25 -> 0.16 ms).
+  static constexpr std::size_t kMinPaddedRow = 7;
 
  private:
+  void run_padded(const std::uint8_t* x, void* y, std::uint8_t* xp, ThreadPool& pool) const;
   Conv2dShape shape_;
   ConvGeom geom_{};
-  bool pointwise_ = false, tap_major_ = false, output_u8_ = true;
+  bool pointwise_ = false, tap_major_ = false, output_u8_ = true, padded_ = false;
+  std::size_t hp_ = 0, wp_ = 0;
   std::uint8_t pad_value_ = 0;
   QSpmmU8S8ConstLeft gemm_;
   std::string name_;
