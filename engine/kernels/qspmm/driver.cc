@@ -327,11 +327,12 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
     }
   }
   tap_major_ = taps > 1 && groups_tap < groups_oihw;
-  padded_ = tap_major_ && c % 4 == 0 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-            s.dilation_w == 1 && geom_.ow >= kMinPaddedRow;
+  padded_ = (tap_major_ || (taps == 1 && !pointwise_)) && c % 4 == 0 && (s.stride_w == 1 || s.stride_w == 2) &&
+            s.dilation_h == 1 && s.dilation_w == 1 && geom_.ow >= kMinPaddedRow;
   if (padded_) {
     hp_ = s.in_h + s.pad_top + s.pad_bottom;
     wp_ = s.in_w + s.pad_left + s.pad_right;
+    wq_ = ceil_div(wp_, s.stride_w);
     // Tiles are output-row segments: the narrowest row that covers the row (or the widest).
     const QSpmmKernel* pick = kernel;
     if (pick == nullptr) {
@@ -340,14 +341,15 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
         if (r.isa == top && (pick == nullptr || r.nr >= geom_.ow)) pick = &r;
       }
     }
-    const std::size_t c4 = c / 4;
+    const std::size_t c4 = c / 4, sw = s.stride_w, row = sw * wq_ * 4, plane = hp_ * row;
     std::vector<std::size_t> offsets(k / 4);  // tap-major group (ki, kj, cg)
     for (std::size_t g = 0; g < offsets.size(); ++g) {
       const std::size_t tap = g / c4, cg = g % c4, ki = tap / s.kernel_w, kj = tap % s.kernel_w;
-      offsets[g] = ((cg * hp_ + ki) * wp_ + kj) * 4;
+      offsets[g] = cg * plane + ki * row + (kj % sw) * wq_ * 4 + (kj / sw) * 4;
     }
     SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, pick, perm.data(), &offsets).with_prefix(what));
-    name_ = str_cat(gemm_.name(), " (padded channel-blocked input, output-row tiles: no im2col)");
+    name_ = str_cat(gemm_.name(), " (padded channel-blocked input", sw == 2 ? ", columns split by parity" : "",
+                    ", output-row tiles: no im2col)");
     return Status();
   }
   SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, kernel,
@@ -360,7 +362,7 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
 }
 
 std::size_t QSparseConv2dU8S8::scratch_bytes(int threads) const {
-  if (padded_) return round_up(shape_.in_channels * hp_ * wp_ + 64, kKernelAlignment);
+  if (padded_) return round_up(shape_.in_channels * hp_ * shape_.stride_w * wq_ + 64, kKernelAlignment);
   const std::size_t k = shape_.in_channels * shape_.kernel_h * shape_.kernel_w;
   const std::size_t col = pointwise_ ? 0 : round_up(k * geom_.oh * geom_.ow, kKernelAlignment);
   return col + gemm_.scratch_bytes(threads);
@@ -398,7 +400,7 @@ typedef std::uint32_t U32Alias __attribute__((may_alias, aligned(1)));
 void QSparseConv2dU8S8::run_padded(const std::uint8_t* x, void* y, std::uint8_t* xp, ThreadPool& pool) const {
   const std::size_t c = shape_.in_channels, m = shape_.out_channels, oh = geom_.oh, ow = geom_.ow;
   const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, c4 = c / 4;
-  const std::size_t plane4 = hp_ * wp_ * 4;  // bytes of one channel block
+  const std::size_t sw = geom_.sw, sh = geom_.sh, wq = wq_, row_words = sw * wq, plane_words = hp_ * row_words;
   const std::size_t n = oh * ow, elem = output_u8_ ? 1 : 4;
   const std::size_t nr = gemm_.rows().kernel().nr, segs = ceil_div(ow, nr), tiles = oh * segs;
   const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
@@ -406,33 +408,51 @@ void QSparseConv2dU8S8::run_padded(const std::uint8_t* x, void* y, std::uint8_t*
   std::size_t bounds[ThreadPool::kMaxThreads + 1];
   gemm_.rows().balance(chunks, bounds);
   const std::uint32_t pad4 = 0x01010101u * pad_value_;
+  auto word = [](std::uint32_t b0, std::uint32_t b1, std::uint32_t b2, std::uint32_t b3) {
+    return b0 | b1 << 8 | b2 << 16 | b3 << 24;
+  };
   for (std::size_t img = 0; img < shape_.batch; ++img) {
     const std::uint8_t* xb = x + img * c * h * w;
     pool.parallel_for(static_cast<std::int64_t>(c4), [&](std::int64_t cg, int) {
-      U32Alias* dst = reinterpret_cast<U32Alias*>(xp + static_cast<std::size_t>(cg) * plane4);
+      U32Alias* dst = reinterpret_cast<U32Alias*>(xp) + static_cast<std::size_t>(cg) * plane_words;
       const std::uint8_t* p0 = xb + static_cast<std::size_t>(cg) * 4 * h * w;
       const std::uint8_t* p1 = p0 + h * w;
       const std::uint8_t* p2 = p1 + h * w;
       const std::uint8_t* p3 = p2 + h * w;
-      for (std::size_t i = 0; i < pt * wp_; ++i) dst[i] = pad4;
+      for (std::size_t i = 0; i < pt * row_words; ++i) dst[i] = pad4;
       for (std::size_t r = 0; r < h; ++r) {
-        U32Alias* d = dst + (pt + r) * wp_;
-        for (std::size_t i = 0; i < pl; ++i) d[i] = pad4;
-        U32Alias* di = d + pl;
+        U32Alias* d = dst + (pt + r) * row_words;
+        for (std::size_t i = 0; i < row_words; ++i) d[i] = pad4;
         const std::size_t o = r * w;
-        for (std::size_t i = 0; i < w; ++i) {
-          di[i] = static_cast<std::uint32_t>(p0[o + i]) | static_cast<std::uint32_t>(p1[o + i]) << 8 |
-                  static_cast<std::uint32_t>(p2[o + i]) << 16 | static_cast<std::uint32_t>(p3[o + i]) << 24;
+        if (sw == 1) {
+          U32Alias* di = d + pl;
+          for (std::size_t i = 0; i < w; ++i) di[i] = word(p0[o + i], p1[o + i], p2[o + i], p3[o + i]);
+          continue;
         }
-        for (std::size_t i = pl + w; i < wp_; ++i) d[i] = pad4;
+        // Stride 2: padded column x goes to phase x % 2, word x / 2. Input column 2j + e is padded
+        // column pl + 2j + e; its bytes are the low (e = 0) or high (e = 1) byte of 16-bit pair j.
+        const U16Alias* q0 = reinterpret_cast<const U16Alias*>(p0 + o);
+        const U16Alias* q1 = reinterpret_cast<const U16Alias*>(p1 + o);
+        const U16Alias* q2 = reinterpret_cast<const U16Alias*>(p2 + o);
+        const U16Alias* q3 = reinterpret_cast<const U16Alias*>(p3 + o);
+        const std::size_t pairs = w / 2;
+        U32Alias* de = d + (pl % 2) * wq + pl / 2;              // e = 0
+        U32Alias* dd = d + ((pl + 1) % 2) * wq + (pl + 1) / 2;  // e = 1
+        for (std::size_t j = 0; j < pairs; ++j) {
+          de[j] = word(q0[j] & 0xFFu, q1[j] & 0xFFu, q2[j] & 0xFFu, q3[j] & 0xFFu);
+        }
+        for (std::size_t j = 0; j < pairs; ++j) {
+          dd[j] = word(q0[j] >> 8, q1[j] >> 8, q2[j] >> 8, q3[j] >> 8);
+        }
+        if (w % 2 != 0) de[pairs] = word(p0[o + w - 1], p1[o + w - 1], p2[o + w - 1], p3[o + w - 1]);
       }
-      for (std::size_t i = (pt + h) * wp_; i < hp_ * wp_; ++i) dst[i] = pad4;
+      for (std::size_t i = (pt + h) * row_words; i < plane_words; ++i) dst[i] = pad4;
     });
     std::uint8_t* yb = static_cast<std::uint8_t*>(y) + img * m * n * elem;
     pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int) {
       const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
       const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
-      gemm_.rows().run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + (oy * wp_ + ox0) * 4,
+      gemm_.rows().run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + (oy * sh * row_words + ox0) * 4,
                             yb + (bounds[chunk] * n + oy * ow + ox0) * elem, n);
     });
   }

@@ -144,11 +144,13 @@ class QSpmmU8S8ConstRight {
 
 /// A prepared sparse quantized Conv2d (groups == 1): u8 im2col (rows in the chosen K order,
 /// padding = the input zero point) into scratch, or the input itself for 1x1 stride 1; then
-/// QSpmmU8S8ConstLeft. Padded form (stride 1, tap-major K, C % 4 == 0, output rows >= 7): the
-/// input is copied once per run into a zero-point-bordered, channel-blocked [C/4, H+pads, W+pads, 4]
-/// buffer, which IS the c4 tile of every tap: the 4-group (ki, kj, channels 4cg..4cg+3) of output
-/// (oy, ox) is the 4 bytes at ((cg * Hp + oy + ki) * Wp + ox + kj) * 4. Tiles are output-row
-/// segments; no im2col and no packing.
+/// QSpmmU8S8ConstLeft. Padded form (tap-major K or 1x1, C % 4 == 0, column stride 1 or 2, output
+/// rows >= 7): the input is copied once per run into a zero-point-bordered, channel-blocked
+/// [C/4, H+pads, W+pads, 4] buffer, which IS the c4 tile of every tap: the 4-group (ki, kj,
+/// channels 4cg..4cg+3) of output (oy, ox) is the 4 bytes at ((cg * Hp + oy*sh + ki) * Wp + ox + kj) * 4.
+/// With column stride 2 each row is stored as its even columns, then its odd ones, so that tap kj
+/// of consecutive outputs is again contiguous (phase kj % 2, word ox + kj / 2). Tiles are
+/// output-row segments; no im2col and no packing.
 class QSparseConv2dU8S8 {
  public:
   Status prepare(const Conv2dShape& shape, const void* weight, const QGemmParams& p, Isa isa,
@@ -169,7 +171,7 @@ class QSparseConv2dU8S8 {
   Conv2dShape shape_;
   ConvGeom geom_{};
   bool pointwise_ = false, tap_major_ = false, output_u8_ = true, padded_ = false;
-  std::size_t hp_ = 0, wp_ = 0;
+  std::size_t hp_ = 0, wp_ = 0, wq_ = 0;  // padded rows, columns, columns per parity phase (stride 2)
   std::uint8_t pad_value_ = 0;
   QSpmmU8S8ConstLeft gemm_;
   std::string name_;
