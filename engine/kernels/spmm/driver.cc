@@ -182,11 +182,12 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
   direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
             s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
   const std::size_t k = s.in_channels * s.kernel_h * s.kernel_w, n = geom_.oh * geom_.ow;
-  padded_ = !direct_ && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1 &&
+  padded_ = !direct_ && (s.stride_w == 1 || s.stride_w == 2) && s.dilation_h == 1 && s.dilation_w == 1 &&
             geom_.ow >= kMinPaddedRow;
   if (padded_) {
     hp_ = s.in_h + s.pad_top + s.pad_bottom;
     wp_ = s.in_w + s.pad_left + s.pad_right;
+    wq_ = ceil_div(wp_, s.stride_w);
     // Tiles are output-row segments: the row whose NR covers the row (or the widest).
     const F32SpmmKernel* pick = kernel;
     if (pick == nullptr) {
@@ -198,7 +199,8 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
     std::vector<std::size_t> offsets(k);
     for (std::size_t kk = 0; kk < k; ++kk) {
       const std::size_t c = kk / (s.kernel_h * s.kernel_w), ki = kk / s.kernel_w % s.kernel_h, kj = kk % s.kernel_w;
-      offsets[kk] = (c * hp_ + ki) * wp_ + kj;
+      // Stride 2: each padded row is stored as its even columns, then its odd ones (wq_ each).
+      offsets[kk] = (c * hp_ + ki) * s.stride_w * wq_ + (kj % s.stride_w) * wq_ + kj / s.stride_w;
     }
     SPARSIFY_RETURN_IF_ERROR(rows_.prepare(s.out_channels, k, weight, k, 1, 0, bias, act, *pick, isa, &offsets).with_prefix(what));
     name_ = str_cat(pick->name, " (padded input, output-row tiles: no im2col)");
@@ -223,7 +225,7 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
 }
 
 std::size_t SparseConv2dF32::padded_floats() const {
-  return round_up(shape_.in_channels * hp_ * wp_ + 16, kKernelAlignment / sizeof(float));
+  return round_up(shape_.in_channels * hp_ * shape_.stride_w * wq_ + 16, kKernelAlignment / sizeof(float));
 }
 
 std::size_t SparseConv2dF32::scratch_bytes(int threads) const {
@@ -268,7 +270,8 @@ void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& p
 
 void SparseConv2dF32::run_padded(const float* x, float* y, float* xp, ThreadPool& pool, const float* residual) const {
   const std::size_t c = shape_.in_channels, m = shape_.out_channels, oh = geom_.oh, ow = geom_.ow;
-  const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, plane = hp_ * wp_;
+  const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, sw = geom_.sw, sh = geom_.sh;
+  const std::size_t row = sw * wq_, plane = hp_ * row;
   const std::size_t nr = rows_.kernel().nr, segs = ceil_div(ow, nr), n = oh * ow;
   const std::size_t tiles = oh * segs;
   const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
@@ -281,14 +284,22 @@ void SparseConv2dF32::run_padded(const float* x, float* y, float* xp, ThreadPool
     pool.parallel_for(static_cast<std::int64_t>(c), [&](std::int64_t ch, int) {
       float* dst = xp + static_cast<std::size_t>(ch) * plane;
       const float* src = xb + static_cast<std::size_t>(ch) * h * w;
-      for (std::size_t i = 0; i < pt * wp_; ++i) dst[i] = 0.0f;
+      for (std::size_t i = 0; i < pt * row; ++i) dst[i] = 0.0f;
       for (std::size_t r = 0; r < h; ++r) {
-        float* d = dst + (pt + r) * wp_;
-        for (std::size_t i = 0; i < pl; ++i) d[i] = 0.0f;
-        for (std::size_t i = 0; i < w; ++i) d[pl + i] = src[r * w + i];
-        for (std::size_t i = pl + w; i < wp_; ++i) d[i] = 0.0f;
+        float* d = dst + (pt + r) * row;
+        const float* sr = src + r * w;
+        for (std::size_t i = 0; i < row; ++i) d[i] = 0.0f;
+        if (sw == 1) {
+          for (std::size_t i = 0; i < w; ++i) d[pl + i] = sr[i];
+          continue;
+        }
+        // Padded column x = pl + i goes to phase x % 2, word x / 2: input columns 2j (+1).
+        float* de = d + (pl % 2) * wq_ + pl / 2;
+        float* dd = d + ((pl + 1) % 2) * wq_ + (pl + 1) / 2;
+        for (std::size_t j = 0; j < (w + 1) / 2; ++j) de[j] = sr[2 * j];
+        for (std::size_t j = 0; j < w / 2; ++j) dd[j] = sr[2 * j + 1];
       }
-      for (std::size_t i = (pt + h) * wp_; i < plane; ++i) dst[i] = 0.0f;
+      for (std::size_t i = (pt + h) * row; i < plane; ++i) dst[i] = 0.0f;
     });
     float* yb = y + img * m * n;
     const float* rb = residual == nullptr ? nullptr : residual + img * m * n;
@@ -296,7 +307,7 @@ void SparseConv2dF32::run_padded(const float* x, float* y, float* xp, ThreadPool
       const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
       const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
       const std::size_t at = bounds[chunk] * n + oy * ow + ox0;
-      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + oy * wp_ + ox0, yb + at, n,
+      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + oy * sh * row + ox0, yb + at, n,
                      rb == nullptr ? nullptr : rb + at);
     });
   }

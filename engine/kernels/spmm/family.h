@@ -163,10 +163,12 @@ class SpmmF32ConstRight {
 
 /// A prepared sparse Conv2d (groups == 1; grouped and depthwise convs stay dense). Three forms:
 ///  1x1 stride 1 unpadded: B is the input itself (rows = channels).
-///  stride 1, output rows >= kMinPaddedRow wide ("padded direct"): the input is copied once per
-///    run into a zero-bordered [C, H + pads, W + pads] buffer; B row (c, ki, kj) is that buffer at
-///    offset (c, ki, kj) and a tile is (part of) one output row, so no im2col is built:
-///        y[m, oy, ox0 + t] = sum_(c,ki,kj) w * xp[c, oy + ki, ox0 + t + kj]
+///  column stride 1 or 2, output rows >= kMinPaddedRow wide ("padded direct"): the input is
+///    copied once per run into a zero-bordered [C, H + pads, W + pads] buffer; B row (c, ki, kj) is
+///    that buffer at offset (c, ki, kj) and a tile is (part of) one output row, so no im2col is built:
+///        y[m, oy, ox0 + t] = sum_(c,ki,kj) w * xp[c, oy*sh + ki, (ox0 + t)*sw + kj]
+///    (stride 2: each padded row is stored as its even columns, then its odd ones, so tap kj of
+///    consecutive outputs is contiguous again: phase kj % 2, column ox + kj / 2)
 ///  otherwise: im2col tiles of NR columns in scratch (the conv family's packers).
 class SparseConv2dF32 {
  public:
@@ -184,10 +186,11 @@ class SparseConv2dF32 {
   const SparseF32Rows& rows() const { return rows_; }
   bool direct() const { return direct_; }
   bool padded() const { return padded_; }
-  /// Output rows at least this wide take the padded-direct form: narrower rows waste lanes, and
-  /// unlike the int8 form the fp32 one loses to im2col tiles at 14x14 and 7x7 (0.85 vs 0.65 ms,
-  /// 1.67 vs 0.73 ms on ResNet-50's 3x3 convs, 1 thread) while winning at 56x56 (0.57 vs 0.71).
-  static constexpr std::size_t kMinPaddedRow = 16;
+  /// Output rows at least this wide take the padded-direct form. A tile is one output row, so
+  /// narrower rows leave the 64-column kernel partly idle and im2col tiles win (ResNet-50 3x3 convs,
+  /// 1 thread: 56x56 0.57 vs 0.71 ms and the 112-wide 7x7 stem 0.51 vs 0.75 ms padded; 28x28
+  /// 0.68 vs 0.66, 14x14 0.85 vs 0.65 ms im2col).
+  static constexpr std::size_t kMinPaddedRow = 48;
 
  private:
   std::size_t padded_floats() const;
@@ -195,7 +198,7 @@ class SparseConv2dF32 {
   Conv2dShape shape_;
   ConvGeom geom_{};
   bool direct_ = false, padded_ = false;
-  std::size_t hp_ = 0, wp_ = 0;  // padded input plane (padded_)
+  std::size_t hp_ = 0, wp_ = 0, wq_ = 0;  // padded input rows, columns, columns per parity (padded_)
   const F32Im2colKernel* im2col_ = nullptr;
   SparseF32Rows rows_;
   std::string name_;

@@ -106,9 +106,12 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
   };
   const Case cases[] = {{1, 16, 9, 9, 8, 1, 1, 1, 1, 0},  {2, 5, 7, 6, 3, 3, 3, 1, 1, 1}, {1, 8, 11, 13, 17, 3, 3, 2, 1, 1},
                         {1, 4, 10, 10, 5, 3, 3, 1, 2, 2}, {1, 3, 9, 9, 4, 1, 1, 2, 1, 0}, {2, 7, 8, 8, 70, 5, 5, 1, 1, 2},
-                        // padded direct (stride 1, output rows >= 16): one segment, several, masked tails
-                        {1, 6, 18, 16, 9, 3, 3, 1, 1, 1}, {2, 5, 12, 70, 7, 3, 3, 1, 1, 1}, {1, 4, 9, 33, 5, 5, 5, 1, 1, 2},
-                        {1, 8, 17, 20, 3, 1, 1, 1, 1, 1}};
+                        // padded direct (output rows >= 48): one segment, several, masked tails, 1x1 padded
+                        {1, 6, 8, 50, 9, 3, 3, 1, 1, 1}, {2, 5, 6, 70, 7, 3, 3, 1, 1, 1}, {1, 4, 9, 60, 5, 5, 5, 1, 1, 2},
+                        {1, 8, 5, 48, 3, 1, 1, 1, 1, 1},
+                        // ... with stride 2 (parity-split rows): odd/even widths and pads, 7x7 stem-like, 1x1
+                        {1, 3, 20, 101, 8, 7, 7, 2, 1, 3}, {2, 4, 10, 100, 5, 3, 3, 2, 1, 1}, {1, 6, 5, 98, 4, 1, 1, 2, 1, 0},
+                        {1, 5, 7, 99, 6, 3, 3, 2, 1, 0}};
   for (const auto& row : f32_spmm_kernels()) {
     if (row.isa > isa) continue;
     for (const Case& c : cases)
@@ -130,7 +133,7 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
                                    x = random(c.batch * c.c * c.h * c.w, rng), bias = random(c.m, rng);
           SparseConv2dF32 conv;
           REQUIRE(conv.prepare(s, w.data(), bias.data(), ActivationParams::relu(), isa, &row).ok());
-          CHECK(conv.padded() == (c.s == 1 && c.d == 1 && s.out_w() >= SparseConv2dF32::kMinPaddedRow && !conv.direct()));
+          CHECK(conv.padded() == (c.s <= 2 && c.d == 1 && s.out_w() >= SparseConv2dF32::kMinPaddedRow && !conv.direct()));
           std::vector<unsigned char> scratch(conv.scratch_bytes(threads) + 64);
           void* sp = scratch.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch.data()) % 64) % 64;
           const std::size_t out = c.batch * c.m * s.out_h() * s.out_w();
