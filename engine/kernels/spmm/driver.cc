@@ -203,7 +203,8 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
       offsets[kk] = (c * hp_ + ki) * s.stride_w * wq_ + (kj % s.stride_w) * wq_ + kj / s.stride_w;
     }
     SPARSIFY_RETURN_IF_ERROR(rows_.prepare(s.out_channels, k, weight, k, 1, 0, bias, act, *pick, isa, &offsets).with_prefix(what));
-    name_ = str_cat(pick->name, " (padded input, output-row tiles: no im2col)");
+    SPARSIFY_RETURN_IF_ERROR(prepare_kblocks(weight, bias, act, isa, offsets).with_prefix(what));
+    name_ = str_cat(pick->name, " (padded input, output-row tiles: no im2col", kblock_note(), ")");
     return Status();
   }
   const F32SpmmKernel& row = kernel != nullptr ? *kernel : select_f32_spmm(isa, n, k);
@@ -217,11 +218,46 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
     }
     if (im2col_ == nullptr) return internal_error(what, ": no im2col packer for ", isa_name(isa));
   }
-  SPARSIFY_RETURN_IF_ERROR(
-      rows_.prepare(s.out_channels, k, weight, k, 1, direct_ ? s.in_h * s.in_w : row.nr, bias, act, row, isa)
-          .with_prefix(what));
-  name_ = direct_ ? str_cat(row.name, " (1x1: input rows directly)") : str_cat(im2col_->name, " tiles + ", row.name);
+  const std::size_t ldb = direct_ ? s.in_h * s.in_w : row.nr;
+  SPARSIFY_RETURN_IF_ERROR(rows_.prepare(s.out_channels, k, weight, k, 1, ldb, bias, act, row, isa).with_prefix(what));
+  std::vector<std::size_t> offsets(k);
+  for (std::size_t kk = 0; kk < k; ++kk) offsets[kk] = kk * ldb;
+  SPARSIFY_RETURN_IF_ERROR(prepare_kblocks(weight, bias, act, isa, offsets).with_prefix(what));
+  name_ = direct_ ? str_cat(row.name, " (1x1: input rows directly", kblock_note(), ")")
+                  : str_cat(im2col_->name, " tiles + ", row.name, kblock_note().empty() ? "" : str_cat(" (", kblock_note().substr(2), ")"));
   return Status();
+}
+
+// K blocks of kKBlockBytes / (NR * 4) rows: the B rows one block reads stay in L1 while every
+// output row of the tile accumulates over them (the first block adds bias and residual, later
+// ones read the partial C back as their residual, the last one clamps).
+Status SparseConv2dF32::prepare_kblocks(const float* weight, const float* bias, const ActivationParams& act, Isa isa,
+                                        const std::vector<std::size_t>& offsets) {
+  kblocks_.clear();
+  const std::size_t k = rows_.k(), m = rows_.m(), nr = rows_.kernel().nr;
+  const std::size_t kb = std::max<std::size_t>(16, kKBlockBytes / (nr * sizeof(float)));
+  if (k <= kb) return Status();
+  for (std::size_t k0 = 0; k0 < k; k0 += kb) {
+    const std::size_t k1 = std::min(k, k0 + kb);
+    const std::vector<std::size_t> sub(offsets.begin() + static_cast<std::ptrdiff_t>(k0), offsets.begin() + static_cast<std::ptrdiff_t>(k1));
+    kblocks_.emplace_back();
+    SPARSIFY_RETURN_IF_ERROR(kblocks_.back().prepare(m, k1 - k0, weight + k0, k, 1, 0, k0 == 0 ? bias : nullptr,
+                                                     k1 == k ? act : ActivationParams::none(), rows_.kernel(), isa, &sub));
+  }
+  return Status();
+}
+
+std::string SparseConv2dF32::kblock_note() const {
+  return kblocks_.empty() ? std::string() : str_cat(", ", kblocks_.size(), " K blocks of ", kblocks_.front().k());
+}
+
+void SparseConv2dF32::run_rows(std::size_t r0, std::size_t r1, std::size_t nc, const float* b, float* c,
+                               std::size_t ldc, const float* residual) const {
+  if (kblocks_.empty()) {
+    rows_.run_rows(r0, r1, nc, b, c, ldc, residual);
+    return;
+  }
+  for (std::size_t i = 0; i < kblocks_.size(); ++i) kblocks_[i].run_rows(r0, r1, nc, b, c, ldc, i == 0 ? residual : c);
 }
 
 std::size_t SparseConv2dF32::padded_floats() const {
@@ -259,12 +295,12 @@ void SparseConv2dF32::run(const float* x, float* y, void* scratch, ThreadPool& p
     float* yb = y + at;
     const float* rb = residual == nullptr ? nullptr : residual + at;
     if (direct_) {
-      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xb + n0, yb, n, rb);
+      run_rows(bounds[chunk], bounds[chunk + 1], nc, xb + n0, yb, n, rb);
       return;
     }
     float* tile = static_cast<float*>(scratch) + per_thread * static_cast<std::size_t>(thread);
     im2col_->fn(geom_, xb, 0, k, n0, nc, nr, tile);
-    rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n, rb);
+    run_rows(bounds[chunk], bounds[chunk + 1], nc, tile, yb, n, rb);
   });
 }
 
@@ -307,7 +343,7 @@ void SparseConv2dF32::run_padded(const float* x, float* y, float* xp, ThreadPool
       const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
       const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
       const std::size_t at = bounds[chunk] * n + oy * ow + ox0;
-      rows_.run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + oy * sh * row + ox0, yb + at, n,
+      run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + oy * sh * row + ox0, yb + at, n,
                      rb == nullptr ? nullptr : rb + at);
     });
   }

@@ -191,8 +191,17 @@ class SparseConv2dF32 {
   /// 1 thread: 56x56 0.57 vs 0.71 ms and the 112-wide 7x7 stem 0.51 vs 0.75 ms padded; 28x28
   /// 0.68 vs 0.66, 14x14 0.85 vs 0.65 ms im2col).
   static constexpr std::size_t kMinPaddedRow = 48;
+  /// Bytes of B rows one K block reads per tile (L1-sized): W is split into K blocks of
+  /// kKBlockBytes / (NR * 4) rows, and every output row of a tile accumulates over one block before
+  /// the next (the partial C is read back as the next block's residual).
+  static constexpr std::size_t kKBlockBytes = 32 * 1024;
 
  private:
+  Status prepare_kblocks(const float* weight, const float* bias, const ActivationParams& act, Isa isa,
+                         const std::vector<std::size_t>& offsets);
+  std::string kblock_note() const;
+  void run_rows(std::size_t r0, std::size_t r1, std::size_t nc, const float* b, float* c, std::size_t ldc,
+                const float* residual) const;
   std::size_t padded_floats() const;
   void run_padded(const float* x, float* y, float* xp, ThreadPool& pool, const float* residual) const;
   Conv2dShape shape_;
@@ -200,7 +209,8 @@ class SparseConv2dF32 {
   bool direct_ = false, padded_ = false;
   std::size_t hp_ = 0, wp_ = 0, wq_ = 0;  // padded input rows, columns, columns per parity (padded_)
   const F32Im2colKernel* im2col_ = nullptr;
-  SparseF32Rows rows_;
+  SparseF32Rows rows_;                 // the whole of W: balance, stats, the unblocked run
+  std::vector<SparseF32Rows> kblocks_;  // W by K blocks (empty: K fits one block)
   std::string name_;
 };
 
