@@ -103,7 +103,7 @@ Status import_graph(const onnx::ModelProto& model, const std::string& base_dir, 
       return invalid_argument(where, ": the model does not import the default ONNX domain");
     }
     if (!is_default_domain(node.domain) || (node.op = find_op(node.op_type)) == nullptr ||
-        graph.opset < node.op->min_opset || graph.opset > node.op->max_opset) {
+        (node.op->flags & kOpInternal) != 0 || graph.opset < node.op->min_opset || graph.opset > node.op->max_opset) {
       return unsupported(where, ": operator ", node.op_type, " (",
                          node.domain.empty() ? "ai.onnx" : node.domain, ", opset ", graph.opset,
                          ") is not supported");

@@ -93,6 +93,7 @@ enum OpFlags : unsigned {
   kOpNone = 0,
   kOpReadsShapesOnly = 1u << 0,  // run reads input dims, never contents (Shape, Size): fold on shapes
   kOpNoFold = 1u << 1,           // never constant-fold (nondeterministic or huge outputs)
+  kOpInternal = 1u << 2,         // made by a graph pass, never read from a model (the importer rejects it)
 };
 
 /// One row of ops.def.

@@ -1,5 +1,5 @@
-// Reference quantisation: QuantizeLinear, DequantizeLinear (per-tensor and per-axis) and
-// DynamicQuantizeLinear.
+// Reference quantisation: QuantizeLinear, DequantizeLinear (per-tensor and per-axis),
+// DynamicQuantizeLinear, and the internal QdqAdd.
 #include <cmath>
 #include <limits>
 
@@ -82,6 +82,83 @@ Status run_dequantize_linear(OpContext& ctx) {
       const std::int64_t a = ix(static_cast<std::int64_t>(i));
       out[i] = from_double<T>(static_cast<float>(v[i] - z[a]) * static_cast<float>(s[a]));
     }
+    return Status();
+  });
+}
+
+// QdqAdd (internal, made by pass fold_qdq_add; never in a model file):
+//   inputs  A, A_scale, A_zero_point, B, B_scale, B_zero_point, Y_scale, Y_zero_point
+//   outputs Y (float32, optional), Yq (optional; the type of Y_zero_point)
+//   Y = act(dq(A) + dq(B)), Yq = QuantizeLinear(Y, Y_scale, Y_zero_point)
+// where dq(X) = DequantizeLinear(X, X_scale, X_zero_point) for an 8-bit X (scalar parameters) and
+// X itself for a float32 X (its scale and zero point omitted); act is Relu when the int attribute
+// "relu" is 1, else the identity. Each step rounds exactly as the
+// DequantizeLinear / Add / Relu / QuantizeLinear nodes it replaces, so the fusion is exact.
+namespace {
+
+bool qdq_add_relu(const OpContext& ctx) { return ctx.attr_int("relu", 0) != 0; }
+
+Status qdq_add_operand(const OpContext& ctx, std::size_t i, const char* what) {
+  const Tensor& x = ctx.input(i);
+  if (x.dtype() == DType::kFloat32) {
+    if (ctx.has_input(i + 1) || ctx.has_input(i + 2)) return ctx.error(what, " is float32 but has a scale or zero point");
+    return Status();
+  }
+  if (x.dtype() != DType::kUInt8 && x.dtype() != DType::kInt8) return ctx.error(what, " is ", dtype_name(x.dtype()));
+  if (!ctx.has_input(i + 1) || !ctx.has_input(i + 2) || ctx.input(i + 1).numel() != 1 || ctx.input(i + 2).numel() != 1 ||
+      ctx.input(i + 2).dtype() != x.dtype()) {
+    return ctx.error(what, " needs a scalar scale and a zero point of its type");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status prepare_qdq_add(OpContext& ctx) {
+  SPARSIFY_RETURN_IF_ERROR(qdq_add_operand(ctx, 0, "A"));
+  SPARSIFY_RETURN_IF_ERROR(qdq_add_operand(ctx, 3, "B"));
+  if (ctx.input(0).dims() != ctx.input(3).dims()) {
+    return ctx.error("A ", ctx.input(0).describe(), " and B ", ctx.input(3).describe(), " differ (no broadcasting)");
+  }
+  if (ctx.has_output(1) && (!ctx.has_input(6) || !ctx.has_input(7) || ctx.input(6).numel() != 1 || ctx.input(7).numel() != 1)) {
+    return ctx.error("Yq needs a scalar Y_scale and Y_zero_point");
+  }
+  if (ctx.has_output(0)) ctx.set_output(0, DType::kFloat32, ctx.input(0).dims());
+  if (ctx.has_output(1)) ctx.set_output(1, ctx.input(7).dtype(), ctx.input(0).dims());
+  return Status();
+}
+
+Status run_qdq_add(OpContext& ctx) {
+  auto dq = [&](std::size_t i) {
+    const Tensor& x = ctx.input(i);
+    std::vector<float> out(static_cast<std::size_t>(x.numel()));
+    if (x.dtype() == DType::kFloat32) {
+      for (std::size_t k = 0; k < out.size(); ++k) out[k] = x.data<float>()[k];
+      return out;
+    }
+    const double z = ctx.input(i + 2).element_as_double(0);
+    const float s = static_cast<float>(ctx.input(i + 1).element_as_double(0));
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = static_cast<float>(x.element_as_double(k) - z) * s;
+    return out;
+  };
+  std::vector<float> y = dq(0);
+  const std::vector<float> b = dq(3);
+  const bool relu = qdq_add_relu(ctx);
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    y[k] = static_cast<float>(static_cast<double>(y[k]) + static_cast<double>(b[k]));
+    if (relu) y[k] = y[k] > 0 ? y[k] : 0.0f;
+  }
+  if (ctx.has_output(0)) {
+    float* o = ctx.output(0).data<float>();
+    for (std::size_t k = 0; k < y.size(); ++k) o[k] = y[k];
+  }
+  if (!ctx.has_output(1)) return Status();
+  const float s = static_cast<float>(ctx.input(6).element_as_double(0));
+  const double z = ctx.input(7).element_as_double(0);
+  return dispatch<kTypesInt>(ctx.output(1).dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* out = ctx.output(1).data<T>();
+    for (std::size_t k = 0; k < y.size(); ++k) out[k] = saturate_cast<T>(static_cast<double>(std::nearbyint(y[k] / s)) + z);
     return Status();
   });
 }

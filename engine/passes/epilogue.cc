@@ -31,6 +31,7 @@ FusedAct fused_act_from_op(const std::string& op_type) {
 
 std::string Epilogue::describe() const {
   std::string s = matmul_bias ? "bias" : "";
+  if (residual) s += s.empty() ? "residual" : "+residual";
   if (act == FusedAct::kNone) return s;
   if (!s.empty()) s += "+";
   s += fused_act_name(act);
@@ -48,6 +49,7 @@ Epilogue read_epilogue(const Node& node) {
     if (p->floats.size() > 1) ep.beta = p->floats[1];
   }
   if (const Attribute* b = node.find_attribute(kAttrMatMulBias)) ep.matmul_bias = b->i != 0;
+  if (const Attribute* r = node.find_attribute(kAttrResidual)) ep.residual = r->i != 0;
   return ep;
 }
 
@@ -73,6 +75,10 @@ void apply_activation(const Epilogue& ep, float* y, std::int64_t n) {
       for (std::int64_t i = 0; i < n; ++i) y[i] = std::min(1.0f, std::max(0.0f, ep.alpha * y[i] + ep.beta));
       return;
   }
+}
+
+void add_residual(float* y, const float* r, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] += r[i];
 }
 
 void add_bias_rows(float* y, const float* bias, std::int64_t rows, std::int64_t cols) {

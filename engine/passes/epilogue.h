@@ -19,22 +19,29 @@ const char* fused_act_name(FusedAct act);
 FusedAct fused_act_from_op(const std::string& op_type);
 
 /// What runs after the op proper: y += bias (MatMul only; Conv and Gemm carry theirs as inputs),
-/// then y = act(y). alpha/beta: Clip min/max, LeakyRelu alpha, HardSigmoid alpha/beta.
+/// then y += residual (Conv only: input kConvResidualInput, a skip connection of y's shape), then
+/// y = act(y). alpha/beta: Clip min/max, LeakyRelu alpha, HardSigmoid alpha/beta.
 struct Epilogue {
   FusedAct act = FusedAct::kNone;
   float alpha = 0;
   float beta = 0;
   bool matmul_bias = false;  // MatMul input 2 is a bias over the last axis
-  bool empty() const { return act == FusedAct::kNone && !matmul_bias; }
-  /// "relu", "clip[0,6]", "bias+relu", "" when empty.
+  bool residual = false;     // Conv input kConvResidualInput is added before the activation
+  bool empty() const { return act == FusedAct::kNone && !matmul_bias && !residual; }
+  /// "relu", "clip[0,6]", "bias+relu", "residual+Relu", "" when empty.
   std::string describe() const;
 };
+
+/// The Conv input that carries a fused residual (after X, W and the optional B).
+inline constexpr std::size_t kConvResidualInput = 3;
 
 /// Reads the fusion attributes of `node` (see pass.h). Nodes without them give an empty Epilogue.
 Epilogue read_epilogue(const Node& node);
 
 /// Applies `ep`'s activation to n floats in place. Pure; thread-safe on disjoint ranges.
 void apply_activation(const Epilogue& ep, float* y, std::int64_t n);
+/// y[i] += r[i] for n floats. Pure.
+void add_residual(float* y, const float* r, std::int64_t n);
 /// y[r, c] += bias[c] for `rows` rows of `cols` floats. Pure.
 void add_bias_rows(float* y, const float* bias, std::int64_t rows, std::int64_t cols);
 

@@ -3,6 +3,8 @@
 // becomes QLinearConv / QLinearMatMul on the integer tensors. Exact in real arithmetic when the
 // bias is int32 with scale x_scale * w_scale and zero point 0, which is the form exporters emit;
 // anything else is left alone and logged.
+// Also DequantizeLinear(xq) -> MaxPool -> QuantizeLinear with the same scale and zero point
+// becomes MaxPool on xq: max commutes with the monotonic dequantization, so it is exact.
 #include <cmath>
 
 #include "engine/ops/op_kernel.h"
@@ -91,6 +93,33 @@ std::string match(const Graph& g, const std::vector<std::vector<std::int32_t>>& 
   return "";
 }
 
+// DQ(xq) -> MaxPool -> Q with equal scalar parameters: the MaxPool input and output, or a reason.
+std::string match_pool(const Graph& g, const std::vector<std::vector<std::int32_t>>& consumers, const Node& pool,
+                       ValueId* xq, ValueId* yq, std::int32_t* quantize) {
+  const Node* dx = dq_producer(g, pool.inputs[0]);
+  if (dx == nullptr) return "input is not DequantizeLinear";
+  if (pool.outputs.size() > 1 && pool.outputs[1] != kNoValue) return "the Indices output is used";
+  const std::int32_t q = sole_consumer(g, consumers, pool.outputs[0]);
+  if (q < 0 || g.nodes[q].op_type != "QuantizeLinear") return "output does not go to a single QuantizeLinear";
+  const Node& qy = g.nodes[q];
+  if (!node_has_input(*dx, 2) || !node_has_input(qy, 2)) return "zero points are omitted";
+  const Tensor* sx = scalar_const(g, dx->inputs[1]);
+  const Tensor* zx = scalar_const(g, dx->inputs[2]);
+  const Tensor* sy = scalar_const(g, qy.inputs[1]);
+  const Tensor* zy = scalar_const(g, qy.inputs[2]);
+  if (sx == nullptr || zx == nullptr || sy == nullptr || zy == nullptr) return "scales or zero points are not constant scalars";
+  // uint8 only: u8_max_pool2d_rows__runtime runs it (int8 would fall to the reference MaxPool).
+  if (zx->dtype() != DType::kUInt8 || zy->dtype() != DType::kUInt8) return "activations are not uint8";
+  if (sx->element_as_double(0) != sy->element_as_double(0) || zx->element_as_int(0) != zy->element_as_int(0)) {
+    return str_cat("scale/zero point differ (", sx->element_as_double(0), "/", zx->element_as_int(0), " in, ",
+                   sy->element_as_double(0), "/", zy->element_as_int(0), " out)");
+  }
+  *xq = dx->inputs[0];
+  *yq = qy.outputs[0];
+  *quantize = q;
+  return "";
+}
+
 }  // namespace
 
 Status pass_fold_qdq(PassState& state) {
@@ -118,6 +147,29 @@ Status pass_fold_qdq(PassState& state) {
   }
   if (count > 3) state.note("... ", count, " quantized ops folded in all");
   if (count > 0) remove_nodes(g, remove);
+
+  // MaxPool between a DequantizeLinear and a QuantizeLinear of the same parameters runs on the
+  // 8-bit values (the DequantizeLinear, if now unread, is dropped by remove_dead_nodes).
+  const auto pool_consumers = value_consumers(g);
+  std::vector<bool> drop(g.nodes.size(), false);
+  int pools = 0;
+  for (std::size_t n = 0; n < g.nodes.size(); ++n) {
+    Node& pool = g.nodes[n];
+    if (pool.op_type != "MaxPool" || dq_producer(g, pool.inputs[0]) == nullptr) continue;
+    ValueId xq = kNoValue, yq = kNoValue;
+    std::int32_t q = -1;
+    const std::string why = match_pool(g, pool_consumers, pool, &xq, &yq, &q);
+    if (!why.empty() || drop[q]) {
+      state.note("kept MaxPool '", pool.name, "' in float: ", why);
+      continue;
+    }
+    pool.inputs[0] = xq;
+    pool.outputs = {yq};
+    drop[q] = true;
+    ++pools;
+    state.note("MaxPool '", pool.name, "' runs on the 8-bit values (its DequantizeLinear/QuantizeLinear have equal parameters)");
+  }
+  if (pools > 0) remove_nodes(g, drop);
   return Status();
 }
 

@@ -53,6 +53,9 @@ void remove_nodes(Graph& graph, const std::vector<bool>& remove);
 inline constexpr const char* kAttrActivation = "sparsify.activation";
 inline constexpr const char* kAttrActivationParams = "sparsify.activation_params";
 inline constexpr const char* kAttrMatMulBias = "sparsify.matmul_bias";
+/// kAttrResidual: int 1 when Conv's input 3 (kConvResidualInput) is a skip connection added to the
+/// output before the activation (pass fuse_residual).
+inline constexpr const char* kAttrResidual = "sparsify.residual";
 
 #define SPARSIFY_PASS(name, required, description, fn) Status fn(PassState& state);
 #include "engine/passes/passes.def"

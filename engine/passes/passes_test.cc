@@ -77,8 +77,9 @@ TEST_CASE("Conv+BatchNormalization+Relu and Gemm+Clip fuse; outputs unchanged") 
   const std::vector<Tensor> descs = {Tensor::shape_only(DType::kFloat32, {2, 3, 12, 12})};
   auto s = run_passes(*g, descs, true, true);
   REQUIRE(s.ok());
-  CHECK(op_types(s->graph) ==
-        std::vector<std::string>{"Conv", "MaxPool", "Conv", "Add", "Relu", "GlobalAveragePool", "Flatten", "Gemm"});
+  CHECK(op_types(s->graph) == std::vector<std::string>{"Conv", "MaxPool", "Conv", "GlobalAveragePool", "Flatten", "Gemm"});
+  CHECK(log_has(*s, "fuse_residual", "Conv 'conv2' absorbed Add 'residual' (residual)"));
+  CHECK(log_has(*s, "fuse_activation", "Conv 'conv2' absorbed Relu 'relu2'"));
   CHECK(log_has(*s, "fuse_conv_bn", "Conv 'conv1' absorbed BatchNormalization 'bn1'"));
   CHECK(log_has(*s, "fuse_activation", "Conv 'conv1' absorbed Relu 'relu1'"));
   CHECK(log_has(*s, "fuse_activation", "Gemm 'fc' absorbed Clip 'clip'"));

@@ -34,23 +34,39 @@ std::string with_rest(const char* name, const Epilogue& rest) {
   return rest.empty() ? std::string(name) : str_cat(name, " + ", rest.describe());
 }
 
+// y = clamp(y + r, lo, hi) over [0, n), in pool-sized chunks when large.
+void add_residual_clamp(float* y, const float* r, std::int64_t n, float lo, float hi, ThreadPool& pool) {
+  constexpr std::int64_t kChunk = 16 * 1024;
+  const std::int64_t chunks = n >= 4 * kChunk && pool.threads() > 1 ? (n + kChunk - 1) / kChunk : 1;
+  pool.parallel_for(chunks, [&](std::int64_t c, int) {
+    const std::int64_t i0 = n * c / chunks, i1 = n * (c + 1) / chunks;
+    for (std::int64_t i = i0; i < i1; ++i) y[i] = std::min(std::max(y[i] + r[i], lo), hi);
+  });
+}
+
 class ConvStep final : public StepKernel {
  public:
+  // `residual` (null: none) is added before the activation, after the conv (the dense GEMM
+  // kernels have no residual input).
   Status prepare(const Conv2dShape& s, const float* w, const float* b, const Epilogue& ep, Isa isa, int threads,
-                 const float* x, float* y) {
+                 const float* x, float* y, const float* residual) {
     const ActivationParams act = fusable(ep, &rest_);
-    SPARSIFY_RETURN_IF_ERROR(conv_.prepare(s, w, b, act, isa));
+    residual_ = residual;
+    post_ = act;
+    SPARSIFY_RETURN_IF_ERROR(conv_.prepare(s, w, b, residual != nullptr ? ActivationParams::none() : act, isa));
     threads_ = threads;
     x_ = x;
     y_ = y;
     n_ = static_cast<std::int64_t>(s.batch * s.out_channels * s.out_h() * s.out_w());
     name_ = with_rest(conv_.name(), rest_);
+    if (residual != nullptr) name_ = str_cat(name_, " + residual add", act.is_identity() ? "" : "+clamp", " (separate pass)");
     return Status();
   }
   std::size_t scratch_bytes() const override { return conv_.scratch_bytes(threads_); }
   std::string name() const override { return name_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     conv_.run(x_, y_, scratch, *pool);
+    if (residual_ != nullptr) add_residual_clamp(y_, residual_, n_, post_.lo(), post_.hi(), *pool);
     apply_activation(rest_, y_, n_);
     return Status();
   }
@@ -58,8 +74,10 @@ class ConvStep final : public StepKernel {
  private:
   Conv2dF32 conv_;
   Epilogue rest_;
+  ActivationParams post_;
   int threads_ = 1;
   const float* x_ = nullptr;
+  const float* residual_ = nullptr;
   float* y_ = nullptr;
   std::int64_t n_ = 0;
   std::string name_;
@@ -136,9 +154,15 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_conv2d(const StepBinding& b) {
   if (static_cast<std::int64_t>(s.out_h()) != b.outputs[0]->dim(2) || static_cast<std::int64_t>(s.out_w()) != b.outputs[0]->dim(3)) {
     return unsupported("output extent ", dims_to_string(b.outputs[0]->dims()), " differs from the kernel's geometry ", s.describe());
   }
+  const float* residual = nullptr;
+  if (b.epilogue.residual) {
+    const Tensor* r = b.inputs.size() > kConvResidualInput ? b.inputs[kConvResidualInput] : nullptr;
+    if (!is_f32(r) || r->dims() != b.outputs[0]->dims()) return unsupported("residual input is not float32 of the output's shape");
+    residual = r->data<float>();
+  }
   auto step = std::make_unique<ConvStep>();
   SPARSIFY_RETURN_IF_ERROR(step->prepare(s, w->data<float>(), bias != nullptr ? bias->data<float>() : nullptr, b.epilogue,
-                                         b.isa, b.threads, x->data<float>(), b.outputs[0]->data<float>()));
+                                         b.isa, b.threads, x->data<float>(), b.outputs[0]->data<float>(), residual));
   return std::unique_ptr<StepKernel>(std::move(step));
 }
 

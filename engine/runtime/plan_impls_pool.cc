@@ -4,8 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/kernels/common.h"
 #include "engine/ops/window.h"
 #include "engine/runtime/plan_impl.h"
+#include "engine/runtime/pool_loops.h"
 #include "engine/runtime/thread_pool.h"
 
 namespace sparsify::engine {
@@ -69,6 +71,85 @@ class MaxPoolKernel final : public StepKernel {
   bool parallel_;
 };
 
+// 2-D MaxPool (dilation 1) on pool_loops: tasks are (plane, block of output rows); each thread
+// reduces into its own padded scratch row.
+template <class T>
+class MaxPoolRowsKernel final : public StepKernel {
+ public:
+  MaxPoolRowsKernel(const PoolPlaneGeom& g, const PoolLoops& loops, std::int64_t planes, std::int64_t row_blocks,
+                    int threads, const T* x, T* y, bool parallel)
+      : g_(g), loops_(loops), planes_(planes), row_blocks_(row_blocks), threads_(threads), x_(x), y_(y),
+        parallel_(parallel) {}
+  std::size_t scratch_bytes() const override { return thread_bytes() * static_cast<std::size_t>(threads_); }
+  std::string name() const override {
+    return str_cat(sizeof(T) == 1 ? "u8" : "f32", "_max_pool2d_rows__", loops_.isa);
+  }
+  std::string decision() const override {
+    return parallel_ ? str_cat(planes_, " planes x ", row_blocks_, " row blocks split across the pool")
+                     : std::string("small: runs on the caller");
+  }
+  Status run(std::byte* scratch, ThreadPool* pool) override {
+    const std::int64_t tasks = planes_ * row_blocks_;
+    if (parallel_ && pool != nullptr) {
+      pool->parallel_for(tasks, [&](std::int64_t t, int thread) { task(t, scratch + thread_bytes() * static_cast<std::size_t>(thread)); });
+    } else {
+      for (std::int64_t t = 0; t < tasks; ++t) task(t, scratch);
+    }
+    return Status();
+  }
+
+ private:
+  std::size_t thread_bytes() const { return round_up(static_cast<std::size_t>(g_.row_elems() + 1) * sizeof(T), kKernelAlignment); }
+  void task(std::int64_t t, std::byte* scratch) const {
+    const std::int64_t p = t / row_blocks_, b = t % row_blocks_;
+    const std::int64_t oy0 = g_.oh * b / row_blocks_, oy1 = g_.oh * (b + 1) / row_blocks_;
+    const T* x = x_ + p * g_.ih * g_.iw;
+    T* y = y_ + p * g_.oh * g_.ow;
+    T* row = reinterpret_cast<T*>(scratch);
+    if constexpr (sizeof(T) == 1) loops_.max_u8(g_, x, y, oy0, oy1, row);
+    else loops_.max_f32(g_, x, y, oy0, oy1, row);
+  }
+
+  PoolPlaneGeom g_;
+  const PoolLoops& loops_;
+  std::int64_t planes_, row_blocks_;
+  int threads_;
+  const T* x_;
+  T* y_;
+  bool parallel_;
+};
+
+template <class T>
+StatusOr<std::unique_ptr<StepKernel>> make_max_pool2d_rows(const StepBinding& b, DType dtype) {
+  const Tensor& x = *b.inputs[0];
+  if (x.dtype() != dtype || b.outputs[0] == nullptr || b.outputs[0]->dtype() != dtype) {
+    return unsupported("not ", dtype_name(dtype));
+  }
+  if (b.node->outputs.size() > 1 && b.node->outputs[1] != kNoValue) return unsupported("the Indices output is used");
+  if (x.rank() != 4) return unsupported("rank ", x.rank(), ", only 2-D pooling (rank 4) is implemented");
+  if (b.in_place) return unsupported("in place");
+  std::vector<Tensor> outs(b.node->outputs.size());
+  OpContext ctx(*b.node, b.opset, b.inputs, &outs);
+  Window w;
+  SPARSIFY_RETURN_IF_ERROR(forward_window(ctx, Dims(x.dims().begin() + 2, x.dims().end()), ctx.attr_ints("kernel_shape"),
+                                          ctx.attr_int("ceil_mode", 0) != 0, &w));
+  if (ctx.attr_int("storage_order", 0) != 0) return unsupported("storage_order 1");
+  if (w.dilation[1] != 1 || w.dilation[2] != 1) return unsupported("dilation ", w.dilation[1], "x", w.dilation[2]);
+  if (w.pad_begin[1] >= w.kernel[1] || w.pad_begin[2] >= w.kernel[2]) return unsupported("a pad as large as the kernel");
+  const PoolPlaneGeom g{w.in[1], w.in[2], w.out[1], w.out[2], w.kernel[1], w.kernel[2],
+                        w.stride[1], w.stride[2], w.pad_begin[1], w.pad_begin[2]};
+  if (b.outputs[0]->dim(2) != g.oh || b.outputs[0]->dim(3) != g.ow) return unsupported("output dims differ from the window geometry");
+  const std::int64_t planes = x.dim(0) * x.dim(1);
+  if (planes == 0 || g.oh == 0 || g.ow == 0) return unsupported("empty");
+  const bool parallel = b.threads > 1 && b.outputs[0]->numel() * g.kh * g.kw >= kMinParallelCompares / 4;
+  // Enough tasks for an even split: whole planes when there are many, else row blocks too.
+  const std::int64_t want = 4 * std::max(1, b.threads);
+  const std::int64_t row_blocks = parallel && planes < want ? std::min<std::int64_t>(g.oh, (want + planes - 1) / planes) : 1;
+  return std::unique_ptr<StepKernel>(new MaxPoolRowsKernel<T>(g, select_pool_loops(b.isa), planes, row_blocks,
+                                                              std::max(1, b.threads), x.data<T>(),
+                                                              b.outputs[0]->data<T>(), parallel));
+}
+
 class GlobalAvgPoolKernel final : public StepKernel {
  public:
   GlobalAvgPoolKernel(const float* x, float* y, std::int64_t planes, std::int64_t size) : x_(x), y_(y), planes_(planes), size_(size) {}
@@ -116,6 +197,14 @@ class SoftmaxKernel final : public StepKernel {
 };
 
 }  // namespace
+
+StatusOr<std::unique_ptr<StepKernel>> make_f32_max_pool2d_rows(const StepBinding& b) {
+  return make_max_pool2d_rows<float>(b, DType::kFloat32);
+}
+
+StatusOr<std::unique_ptr<StepKernel>> make_u8_max_pool2d_rows(const StepBinding& b) {
+  return make_max_pool2d_rows<std::uint8_t>(b, DType::kUInt8);
+}
 
 StatusOr<std::unique_ptr<StepKernel>> make_f32_max_pool2d(const StepBinding& b) {
   if (!f32_io(b)) return unsupported("not float32");

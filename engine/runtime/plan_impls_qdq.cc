@@ -6,7 +6,9 @@
 //   QuantizeLinear:   y = saturate(round_half_to_even(x / scale) + zp), NaN -> 0, in float
 //   DequantizeLinear: y = float(x - zp) * scale
 // The loops themselves are in qdq_loops.inc, compiled per ISA; the widest the plan allows is bound
-// here and named in the plan dump.
+// here and named in the plan dump. Also the internal QdqAdd (pass fold_qdq_add): a residual Add
+// of dequantized uint8 inputs (one may stay float32), Relu, and the QuantizeLinear of the sum, in
+// one pass over the elements.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -168,8 +170,79 @@ class DequantizeKernel final : public StepKernel {
   std::vector<std::int32_t> zp_;
 };
 
+class QdqAddKernel final : public StepKernel {
+ public:
+  QdqAddKernel(const QdqAddArgs& args, const QdqLoops& loops, std::int64_t n, int tasks, std::string what)
+      : args_(args), loops_(loops), n_(n), tasks_(tasks), what_(std::move(what)) {}
+  std::string name() const override { return str_cat("qu8_add_loop__", loops_.isa); }
+  std::string decision() const override {
+    return str_cat(what_, ", ", n_, " elements, ", tasks_ == 1 ? std::string("inline") : str_cat(tasks_, " tasks"));
+  }
+  Status run(std::byte*, ThreadPool* pool) override {
+    if (tasks_ <= 1 || pool == nullptr) {
+      loops_.add_u8(args_, 0, n_);
+      return Status();
+    }
+    const std::int64_t n = n_, t = tasks_;
+    // Task bounds on multiples of 64 elements: no two tasks share a cache line of any output.
+    pool->parallel_for(t, [&](std::int64_t task, int) {
+      loops_.add_u8(args_, std::min(n, (task * n / t) & ~std::int64_t{63}), task + 1 == t ? n : std::min(n, ((task + 1) * n / t) & ~std::int64_t{63}));
+    });
+    return Status();
+  }
+
+ private:
+  QdqAddArgs args_;
+  const QdqLoops& loops_;
+  std::int64_t n_;
+  int tasks_;
+  std::string what_;
+};
 
 }  // namespace
+
+StatusOr<std::unique_ptr<StepKernel>> make_qu8_qdq_add(const StepBinding& b) {
+  std::size_t ia = 0, ib = 3;
+  auto is = [&](std::size_t i, DType d) { return b.inputs[i] != nullptr && b.inputs[i]->dtype() == d; };
+  if (is(0, DType::kFloat32) && is(3, DType::kUInt8)) std::swap(ia, ib);  // float addition commutes exactly
+  if (!is(ia, DType::kUInt8)) return unsupported("no uint8 operand (int8 operands run on the reference)");
+  if (!is(ib, DType::kUInt8) && !is(ib, DType::kFloat32)) return unsupported("B is neither uint8 nor float32");
+  for (std::size_t i = 0; i < b.inputs.size(); ++i) {
+    if (i != 0 && i != 3 && b.inputs[i] != nullptr && !b.input_is_constant[i]) return unsupported("scales or zero points are not constant");
+  }
+  Tensor* y = b.outputs.size() > 0 ? b.outputs[0] : nullptr;
+  Tensor* yq = b.outputs.size() > 1 ? b.outputs[1] : nullptr;
+  if (y == nullptr && yq == nullptr) return unsupported("no output");
+  if (yq != nullptr && yq->dtype() != DType::kUInt8) return unsupported("Yq is ", dtype_name(yq->dtype()), ", not uint8");
+  if (b.in_place) return unsupported("in place");
+  const Attribute* relu = b.node->find_attribute("relu");
+  QdqAddArgs a;
+  a.relu = relu != nullptr && relu->i != 0;
+  a.a = b.inputs[ia]->data<std::uint8_t>();
+  a.sa = static_cast<float>(b.inputs[ia + 1]->element_as_double(0));
+  a.za = static_cast<std::int32_t>(b.inputs[ia + 2]->element_as_int(0));
+  if (is(ib, DType::kUInt8)) {
+    a.bq = b.inputs[ib]->data<std::uint8_t>();
+    a.sb = static_cast<float>(b.inputs[ib + 1]->element_as_double(0));
+    a.zb = static_cast<std::int32_t>(b.inputs[ib + 2]->element_as_int(0));
+  } else {
+    a.bf = b.inputs[ib]->data<float>();
+  }
+  if (y != nullptr) a.y = y->data<float>();
+  if (yq != nullptr) {
+    a.yq = yq->data<std::uint8_t>();
+    a.so = static_cast<float>(b.inputs[6]->element_as_double(0));
+    a.zo = static_cast<float>(b.inputs[7]->element_as_int(0));
+    a.lo = 0.0f - a.zo;
+    a.hi = 255.0f - a.zo;
+  }
+  const std::int64_t n = b.inputs[0]->numel();
+  if (n == 0) return unsupported("empty tensor");
+  const int tasks = n >= kMinParallelElements && b.threads > 1 ? b.threads : 1;
+  const std::string what = str_cat(a.bq != nullptr ? "u8 + u8" : "u8 + f32", a.relu ? " -> Relu" : "",
+                                   " -> ", y != nullptr ? "f32" : "", y != nullptr && yq != nullptr ? " and " : "", yq != nullptr ? "u8" : "");
+  return std::unique_ptr<StepKernel>(new QdqAddKernel(a, select_qdq_loops(b.isa), n, tasks, what));
+}
 
 StatusOr<std::unique_ptr<StepKernel>> make_q8_quantize(const StepBinding& b) {
   const Tensor& x = *b.inputs[0];

@@ -209,6 +209,7 @@ class SparseConvStep final : public StepKernel {
   Epilogue rest;
   int threads = 1;
   const float* x = nullptr;
+  const float* residual = nullptr;  // fused skip connection (added in the kernel before the clamp)
   float* y = nullptr;
   std::int64_t n = 0;
   std::string name_, decision_;
@@ -217,7 +218,7 @@ class SparseConvStep final : public StepKernel {
   std::string name() const override { return name_; }
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
-    conv.run(x, y, scratch, *pool);
+    conv.run(x, y, scratch, *pool, residual);
     apply_activation(rest, y, n);
     return Status();
   }
@@ -305,6 +306,11 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
   step->x = x->data<float>();
   step->y = b.outputs[0]->data<float>();
   step->n = static_cast<std::int64_t>(s.batch * m * n);
+  if (b.epilogue.residual) {
+    const Tensor* r = b.inputs.size() > kConvResidualInput ? b.inputs[kConvResidualInput] : nullptr;
+    if (!is_f32(r) || r->dims() != b.outputs[0]->dims()) return unsupported("residual input is not float32 of the output's shape");
+    step->residual = r->data<float>();
+  }
 
   Conv2dF32 dense;
   SPARSIFY_RETURN_IF_ERROR(dense.prepare(s, w->data<float>(), bias_data, act, b.isa));
@@ -323,6 +329,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
                                         est_sparse, est_dense, timer(step->conv), timer(dense));
   if (!v.sparse) return unsupported(v.text);
   step->name_ = with_rest(step->conv.name(), step->rest);
+  if (step->residual != nullptr) step->name_ += " + residual (in the kernel)";
   step->decision_ = v.text;
   return std::unique_ptr<StepKernel>(std::move(step));
 }

@@ -79,6 +79,7 @@ Status ExecutionPlan::run_step(PlanStep& step) {
     const std::int64_t cols = bias.numel();
     add_bias_rows(p, bias.data<float>(), y.numel() / cols, cols);
   }
+  if (step.epilogue.residual) add_residual(p, step.context->input(kConvResidualInput).data<float>(), y.numel());
   apply_activation(step.epilogue, p, y.numel());
   return Status();
 }

@@ -2,7 +2,8 @@
 // once per ISA from the same source (qdq_loops.inc) in quarantined translation units
 // (qdq_loops_<isa>.cc, each with its own flags); this header is ISA-free. Every variant is
 // bit-identical to the reference ops: the loops use only division, addition, min/max and
-// conversions, which no flag changes the rounding of (there is no multiply-add to contract).
+// conversions, which no flag changes the rounding of; the QdqAdd loop has a multiply followed by
+// an add, so these translation units are compiled with -ffp-contract=off (engine/CMakeLists.txt).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,22 @@
 #include "engine/base/cpu_info.h"
 
 namespace sparsify::engine {
+
+/// One QdqAdd (ops/quant.cc) over uint8 A: y = act(dq(a) + dq(b)), yq = quantize(y). B is uint8
+/// (bq) or float32 (bf, bq null). y / yq null: that output is not written.
+struct QdqAddArgs {
+  const std::uint8_t* a = nullptr;
+  float sa = 1;
+  std::int32_t za = 0;
+  const std::uint8_t* bq = nullptr;
+  const float* bf = nullptr;
+  float sb = 1;
+  std::int32_t zb = 0;
+  bool relu = false;
+  float* y = nullptr;
+  std::uint8_t* yq = nullptr;
+  float so = 1, lo = 0, hi = 0, zo = 0;  // as quantize_u8's scale, lo, hi, zp
+};
 
 struct QdqLoops {
   const char* isa;
@@ -21,6 +38,8 @@ struct QdqLoops {
   void (*dequantize_u8)(const std::uint8_t* x, float* y, std::int64_t n, float scale, std::int32_t zp);
   void (*dequantize_s8)(const std::int8_t* x, float* y, std::int64_t n, float scale, std::int32_t zp);
   void (*dequantize_s32)(const std::int32_t* x, float* y, std::int64_t n, float scale, std::int32_t zp);
+  // Elements [i0, i1) of a QdqAdd.
+  void (*add_u8)(const QdqAddArgs& p, std::int64_t i0, std::int64_t i1);
 };
 
 extern const QdqLoops kQdqLoopsScalar;  // baseline x86-64 (SSE2)

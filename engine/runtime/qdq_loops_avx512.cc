@@ -9,6 +9,6 @@ namespace {
 }  // namespace
 
 const QdqLoops kQdqLoopsAvx512 = {"avx512", quantize<std::uint8_t>, quantize<std::int8_t>, dequantize<std::uint8_t>,
-                               dequantize<std::int8_t>, dequantize<std::int32_t>};
+                               dequantize<std::int8_t>, dequantize<std::int32_t>, add_u8};
 
 }  // namespace sparsify::engine

@@ -27,6 +27,17 @@ std::int32_t weight_at(const void* w, bool u8, std::size_t i) {
   return u8 ? static_cast<const std::uint8_t*>(w)[i] : static_cast<const std::int8_t*>(w)[i];
 }
 
+// 16-bit loads that may alias bytes, unaligned: element i holds bytes 2i (low, x86) and 2i + 1.
+typedef std::uint16_t U16Alias __attribute__((may_alias, aligned(1)));
+
+// Rows are short (7..112 bytes) and there are K * OH of them: inline loops, not libc calls (the
+// call overhead of memset / memcpy per row was most of the im2col time).
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+inline void fill(std::uint8_t* dst, std::uint8_t v, std::ptrdiff_t n) {
+  for (std::ptrdiff_t i = 0; i < n; ++i) dst[i] = v;
+}
+
 // Rows [k0, k1) of the u8 im2col of one image ([C, h, w] planes) into col[K, OH*OW]; row k is
 // (c, ki, kj) = OIHW order, or tap-major (ki, kj, c) with `tap_major`.
 void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const std::uint8_t* x, std::size_t k0,
@@ -48,7 +59,7 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
     for (std::size_t oy = 0; oy < g.oh; ++oy, dst += g.ow) {
       const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ki * g.dh) - static_cast<std::ptrdiff_t>(g.pt);
       if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) {
-        std::memset(dst, pad, g.ow);
+        fill(dst, pad, static_cast<std::ptrdiff_t>(g.ow));
         continue;
       }
       const std::uint8_t* row = xc + static_cast<std::size_t>(iy) * g.w;
@@ -57,9 +68,26 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
         const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
         const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -off));
         const std::ptrdiff_t hi = std::max(lo, std::min(ow, w - off));
-        std::memset(dst, pad, static_cast<std::size_t>(lo));
-        std::memcpy(dst + lo, row + lo + off, static_cast<std::size_t>(hi - lo));
-        std::memset(dst + hi, pad, static_cast<std::size_t>(ow - hi));
+        fill(dst, pad, lo);
+        const std::uint8_t* src = row + off;
+        for (std::ptrdiff_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox];
+        fill(dst + hi, pad, ow - hi);
+        continue;
+      }
+      if (g.sw == 2) {
+        // Interior columns read row[2 ox + off]: the low bytes of 16-bit pairs, which vectorizes
+        // (a byte gather at stride 2 does not). Pairs stop before the row's last byte.
+        const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(kj * g.dw) - static_cast<std::ptrdiff_t>(g.pl);
+        const std::ptrdiff_t ow = static_cast<std::ptrdiff_t>(g.ow), w = static_cast<std::ptrdiff_t>(g.w);
+        auto floor_half = [](std::ptrdiff_t v) { return v >= 0 ? v / 2 : -((1 - v) / 2); };
+        const std::ptrdiff_t lo = std::min(ow, std::max<std::ptrdiff_t>(0, -floor_half(off)));     // 2 ox + off >= 0
+        const std::ptrdiff_t hi = std::max(lo, std::min(ow, floor_half(w - 1 - off) + 1));        // 2 ox + off <= w - 1
+        const std::ptrdiff_t pairs = std::max(lo, std::min(hi, floor_half(w - 2 - off) + 1));     // 2 ox + off + 1 <= w - 1
+        fill(dst, pad, lo);
+        const U16Alias* src = reinterpret_cast<const U16Alias*>(row + off);
+        for (std::ptrdiff_t ox = lo; ox < pairs; ++ox) dst[ox] = static_cast<std::uint8_t>(src[ox]);
+        for (std::ptrdiff_t ox = pairs; ox < hi; ++ox) dst[ox] = row[2 * ox + off];
+        fill(dst + hi, pad, ow - hi);
         continue;
       }
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
@@ -69,13 +97,15 @@ void im2col_u8(const ConvGeom& g, std::size_t channels, bool tap_major, const st
     }
   }
 }
+#pragma GCC pop_options
 
 }  // namespace
 
 // ---- SparseQRows -----------------------------------------------------------------------------------
 
 Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::size_t w_rs, std::size_t w_cs,
-                            const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa) {
+                            const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa,
+                            const std::vector<std::size_t>* group_offsets) {
   if (m == 0 || k == 0) return invalid_argument("QSpMM: empty weights [", m, ", ", k, "]");
   SPARSIFY_RETURN_IF_ERROR(check_kernel(&kernel, isa));
   if (p.w_zero_points.size() != 1 && p.w_zero_points.size() != m) {
@@ -90,6 +120,10 @@ Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::si
   }
   const std::size_t k4 = ceil_div(k, 4), nr = kernel.nr;
   if (k4 * nr * 4 > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) return unsupported("QSpMM: K too large");
+  if (group_offsets != nullptr && group_offsets->size() != k4) return invalid_argument("QSpMM: ", group_offsets->size(), " group offsets for ", k4, " groups");
+  if (group_offsets != nullptr && group_offsets->back() + nr * 4 > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    return unsupported("QSpMM: B offsets overflow int32");
+  }
   kernel_ = &kernel;
   m_ = m;
   k_ = k;
@@ -136,7 +170,7 @@ Status SparseQRows::prepare(std::size_t m, std::size_t k, const void* w, std::si
       }
       if (!any) continue;
       std::memcpy(weights_.data() + j, b4, 4);
-      offsets_.data()[j] = static_cast<std::int32_t>(g * nr * 4);
+      offsets_.data()[j] = static_cast<std::int32_t>(group_offsets != nullptr ? (*group_offsets)[g] : g * nr * 4);
       ++j;
     }
     row_blocks_[ch] = static_cast<std::uint32_t>(j - row_start_[ch]);
@@ -174,10 +208,11 @@ void SparseQRows::balance(int parts, std::size_t* bounds) const {
 // ---- QSpmmU8S8ConstLeft ----------------------------------------------------------------------------
 
 Status QSpmmU8S8ConstLeft::prepare(std::size_t m, std::size_t k, const void* w, const QGemmParams& p, Isa isa,
-                                   std::size_t n_hint, const QSpmmKernel* kernel, const std::uint32_t* perm) {
+                                   std::size_t n_hint, const QSpmmKernel* kernel, const std::uint32_t* perm,
+                                   const std::vector<std::size_t>* group_offsets) {
   SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa));
-  const QSpmmKernel& row = kernel != nullptr ? *kernel : select_qspmm(isa, n_hint);
-  return rows_.prepare(m, k, w, k, 1, perm, p, row, isa);
+  const QSpmmKernel& row = kernel != nullptr ? *kernel : select_qspmm(isa, n_hint, round_up(k, 4));
+  return rows_.prepare(m, k, w, k, 1, perm, p, row, isa, group_offsets);
 }
 
 std::size_t QSpmmU8S8ConstLeft::scratch_bytes(int threads) const {
@@ -189,7 +224,10 @@ void QSpmmU8S8ConstLeft::run(std::size_t n, const std::uint8_t* b, std::size_t l
   if (n == 0) return;
   const std::size_t nr = rows_.kernel().nr, tiles = ceil_div(n, nr), elem = rows_.output_u8() ? 1 : 4;
   const std::size_t per_thread = scratch_bytes(1);
-  const int chunks = row_chunks(tiles, pool.threads());
+  // Splitting rows packs each B tile once per chunk: whole tiles go to the threads whenever they
+  // divide evenly or are plenty.
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % t != 0 && tiles < 2 * t ? row_chunks(tiles, pool.threads()) : 1;
   std::size_t bounds[ThreadPool::kMaxThreads + 1];
   rows_.balance(chunks, bounds);
   pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int thread) {
@@ -289,6 +327,31 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
     }
   }
   tap_major_ = taps > 1 && groups_tap < groups_oihw;
+  padded_ = (tap_major_ || (taps == 1 && !pointwise_)) && c % 4 == 0 && (s.stride_w == 1 || s.stride_w == 2) &&
+            s.dilation_h == 1 && s.dilation_w == 1 && geom_.ow >= kMinPaddedRow;
+  if (padded_) {
+    hp_ = s.in_h + s.pad_top + s.pad_bottom;
+    wp_ = s.in_w + s.pad_left + s.pad_right;
+    wq_ = ceil_div(wp_, s.stride_w);
+    // Tiles are output-row segments: the narrowest row that covers the row (or the widest).
+    const QSpmmKernel* pick = kernel;
+    if (pick == nullptr) {
+      const Isa top = select_qspmm(isa, geom_.oh * geom_.ow).isa;
+      for (const auto& r : qspmm_kernels()) {  // widest first
+        if (r.isa == top && (pick == nullptr || r.nr >= geom_.ow)) pick = &r;
+      }
+    }
+    const std::size_t c4 = c / 4, sw = s.stride_w, row = sw * wq_ * 4, plane = hp_ * row;
+    std::vector<std::size_t> offsets(k / 4);  // tap-major group (ki, kj, cg)
+    for (std::size_t g = 0; g < offsets.size(); ++g) {
+      const std::size_t tap = g / c4, cg = g % c4, ki = tap / s.kernel_w, kj = tap % s.kernel_w;
+      offsets[g] = cg * plane + ki * row + (kj % sw) * wq_ * 4 + (kj / sw) * 4;
+    }
+    SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, pick, perm.data(), &offsets).with_prefix(what));
+    name_ = str_cat(gemm_.name(), " (padded channel-blocked input", sw == 2 ? ", columns split by parity" : "",
+                    ", output-row tiles: no im2col)");
+    return Status();
+  }
   SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(m, k, weight, p, isa, geom_.oh * geom_.ow, kernel,
                                          tap_major_ ? perm.data() : nullptr)
                                .with_prefix(what));
@@ -299,12 +362,17 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
 }
 
 std::size_t QSparseConv2dU8S8::scratch_bytes(int threads) const {
+  if (padded_) return round_up(shape_.in_channels * hp_ * shape_.stride_w * wq_ + 64, kKernelAlignment);
   const std::size_t k = shape_.in_channels * shape_.kernel_h * shape_.kernel_w;
   const std::size_t col = pointwise_ ? 0 : round_up(k * geom_.oh * geom_.ow, kKernelAlignment);
   return col + gemm_.scratch_bytes(threads);
 }
 
 void QSparseConv2dU8S8::run(const std::uint8_t* x, void* y, void* scratch, ThreadPool& pool) const {
+  if (padded_) {
+    run_padded(x, y, static_cast<std::uint8_t*>(scratch), pool);
+    return;
+  }
   const std::size_t c = shape_.in_channels, m = shape_.out_channels, k = c * geom_.kh * geom_.kw;
   const std::size_t in_plane = geom_.h * geom_.w, n = geom_.oh * geom_.ow, elem = output_u8_ ? 1 : 4;
   std::uint8_t* col = static_cast<std::uint8_t*>(scratch);
@@ -323,6 +391,70 @@ void QSparseConv2dU8S8::run(const std::uint8_t* x, void* y, void* scratch, Threa
       im2col_u8(geom_, c, tap_major_, xb, k0, k1, pad_value_, col);
     });
     gemm_.run(n, col, n, yb, n, gemm_scratch, pool);
+  }
+}
+
+// Byte 4i + t of a row of the channel-blocked buffer is channel 4cg + t at column i.
+typedef std::uint32_t U32Alias __attribute__((may_alias, aligned(1)));
+
+void QSparseConv2dU8S8::run_padded(const std::uint8_t* x, void* y, std::uint8_t* xp, ThreadPool& pool) const {
+  const std::size_t c = shape_.in_channels, m = shape_.out_channels, oh = geom_.oh, ow = geom_.ow;
+  const std::size_t h = geom_.h, w = geom_.w, pt = geom_.pt, pl = geom_.pl, c4 = c / 4;
+  const std::size_t sw = geom_.sw, sh = geom_.sh, wq = wq_, row_words = sw * wq, plane_words = hp_ * row_words;
+  const std::size_t n = oh * ow, elem = output_u8_ ? 1 : 4;
+  const std::size_t nr = gemm_.rows().kernel().nr, segs = ceil_div(ow, nr), tiles = oh * segs;
+  const auto t = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % t != 0 && tiles < 2 * t ? pool.threads() : 1;
+  std::size_t bounds[ThreadPool::kMaxThreads + 1];
+  gemm_.rows().balance(chunks, bounds);
+  const std::uint32_t pad4 = 0x01010101u * pad_value_;
+  auto word = [](std::uint32_t b0, std::uint32_t b1, std::uint32_t b2, std::uint32_t b3) {
+    return b0 | b1 << 8 | b2 << 16 | b3 << 24;
+  };
+  for (std::size_t img = 0; img < shape_.batch; ++img) {
+    const std::uint8_t* xb = x + img * c * h * w;
+    pool.parallel_for(static_cast<std::int64_t>(c4), [&](std::int64_t cg, int) {
+      U32Alias* dst = reinterpret_cast<U32Alias*>(xp) + static_cast<std::size_t>(cg) * plane_words;
+      const std::uint8_t* p0 = xb + static_cast<std::size_t>(cg) * 4 * h * w;
+      const std::uint8_t* p1 = p0 + h * w;
+      const std::uint8_t* p2 = p1 + h * w;
+      const std::uint8_t* p3 = p2 + h * w;
+      for (std::size_t i = 0; i < pt * row_words; ++i) dst[i] = pad4;
+      for (std::size_t r = 0; r < h; ++r) {
+        U32Alias* d = dst + (pt + r) * row_words;
+        for (std::size_t i = 0; i < row_words; ++i) d[i] = pad4;
+        const std::size_t o = r * w;
+        if (sw == 1) {
+          U32Alias* di = d + pl;
+          for (std::size_t i = 0; i < w; ++i) di[i] = word(p0[o + i], p1[o + i], p2[o + i], p3[o + i]);
+          continue;
+        }
+        // Stride 2: padded column x goes to phase x % 2, word x / 2. Input column 2j + e is padded
+        // column pl + 2j + e; its bytes are the low (e = 0) or high (e = 1) byte of 16-bit pair j.
+        const U16Alias* q0 = reinterpret_cast<const U16Alias*>(p0 + o);
+        const U16Alias* q1 = reinterpret_cast<const U16Alias*>(p1 + o);
+        const U16Alias* q2 = reinterpret_cast<const U16Alias*>(p2 + o);
+        const U16Alias* q3 = reinterpret_cast<const U16Alias*>(p3 + o);
+        const std::size_t pairs = w / 2;
+        U32Alias* de = d + (pl % 2) * wq + pl / 2;              // e = 0
+        U32Alias* dd = d + ((pl + 1) % 2) * wq + (pl + 1) / 2;  // e = 1
+        for (std::size_t j = 0; j < pairs; ++j) {
+          de[j] = word(q0[j] & 0xFFu, q1[j] & 0xFFu, q2[j] & 0xFFu, q3[j] & 0xFFu);
+        }
+        for (std::size_t j = 0; j < pairs; ++j) {
+          dd[j] = word(q0[j] >> 8, q1[j] >> 8, q2[j] >> 8, q3[j] >> 8);
+        }
+        if (w % 2 != 0) de[pairs] = word(p0[o + w - 1], p1[o + w - 1], p2[o + w - 1], p3[o + w - 1]);
+      }
+      for (std::size_t i = (pt + h) * row_words; i < plane_words; ++i) dst[i] = pad4;
+    });
+    std::uint8_t* yb = static_cast<std::uint8_t*>(y) + img * m * n * elem;
+    pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int) {
+      const std::size_t chunk = static_cast<std::size_t>(task) / tiles, u = static_cast<std::size_t>(task) % tiles;
+      const std::size_t oy = u / segs, ox0 = (u % segs) * nr, nc = std::min(nr, ow - ox0);
+      gemm_.rows().run_rows(bounds[chunk], bounds[chunk + 1], nc, xp + (oy * sh * row_words + ox0) * 4,
+                            yb + (bounds[chunk] * n + oy * ow + ox0) * elem, n);
+    });
   }
 }
 

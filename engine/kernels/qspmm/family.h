@@ -64,7 +64,9 @@ struct QSpmmKernel {
 
 const std::vector<QSpmmKernel>& qspmm_kernels();
 /// Highest ISA <= isa, then the widest NR padding N by at most an eighth (else the narrowest).
-const QSpmmKernel& select_qspmm(Isa isa, std::size_t n);
+/// With `k` (the K of packed B tiles, constant-left form): the widest NR padding N by at most a
+/// third (the last tile is masked) whose K x NR tile stays within 128 KiB.
+const QSpmmKernel& select_qspmm(Isa isa, std::size_t n, std::size_t k = 0);
 const QSpmmKernel* find_qspmm(const char* name);
 
 /// Block-4 statistics of int8 weights [m, k] given as w - w_zp (zero = pruned).
@@ -78,8 +80,11 @@ class SparseQRows {
   /// `w` int8 or uint8 (p.weights_u8) with element (ch, kk) at w[ch * w_rs + perm(kk) * w_cs] where
   /// perm maps the stored K order to the source's (null: identity). Validates p like the dense
   /// qgemm. unsupported when some w - w_zp does not fit int8.
+  /// `group_offsets` (k4 entries, bytes; null: the packed tile's g * NR * 4) places B's 4-group g
+  /// elsewhere, e.g. in a padded channel-blocked input (QSparseConv2dU8S8's padded form).
   Status prepare(std::size_t m, std::size_t k, const void* w, std::size_t w_rs, std::size_t w_cs,
-                 const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa);
+                 const std::uint32_t* perm, const QGemmParams& p, const QSpmmKernel& kernel, Isa isa,
+                 const std::vector<std::size_t>* group_offsets = nullptr);
   /// Rows [r0, r1) on a packed c4 tile of nr columns into C at c (row stride ldc elements).
   void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const std::uint8_t* tile, void* c,
                 std::size_t ldc) const;
@@ -107,7 +112,8 @@ class SparseQRows {
 class QSpmmU8S8ConstLeft {
  public:
   Status prepare(std::size_t m, std::size_t k, const void* w, const QGemmParams& p, Isa isa, std::size_t n_hint,
-                 const QSpmmKernel* kernel = nullptr, const std::uint32_t* perm = nullptr);
+                 const QSpmmKernel* kernel = nullptr, const std::uint32_t* perm = nullptr,
+                 const std::vector<std::size_t>* group_offsets = nullptr);
   std::size_t scratch_bytes(int threads) const;
   void run(std::size_t n, const std::uint8_t* b, std::size_t ldb, void* c, std::size_t ldc, void* scratch,
            ThreadPool& pool) const;
@@ -138,7 +144,13 @@ class QSpmmU8S8ConstRight {
 
 /// A prepared sparse quantized Conv2d (groups == 1): u8 im2col (rows in the chosen K order,
 /// padding = the input zero point) into scratch, or the input itself for 1x1 stride 1; then
-/// QSpmmU8S8ConstLeft.
+/// QSpmmU8S8ConstLeft. Padded form (tap-major K or 1x1, C % 4 == 0, column stride 1 or 2, output
+/// rows >= 7): the input is copied once per run into a zero-point-bordered, channel-blocked
+/// [C/4, H+pads, W+pads, 4] buffer, which IS the c4 tile of every tap: the 4-group (ki, kj,
+/// channels 4cg..4cg+3) of output (oy, ox) is the 4 bytes at ((cg * Hp + oy*sh + ki) * Wp + ox + kj) * 4.
+/// With column stride 2 each row is stored as its even columns, then its odd ones, so that tap kj
+/// of consecutive outputs is again contiguous (phase kj % 2, word ox + kj / 2). Tiles are
+/// output-row segments; no im2col and no packing.
 class QSparseConv2dU8S8 {
  public:
   Status prepare(const Conv2dShape& shape, const void* weight, const QGemmParams& p, Isa isa,
@@ -148,11 +160,18 @@ class QSparseConv2dU8S8 {
   const char* name() const { return name_.c_str(); }
   const SparseQRows& rows() const { return gemm_.rows(); }
   bool tap_major() const { return tap_major_; }
+  bool padded() const { return padded_; }
+  /// Output rows at least this wide take the padded form. One vpdpbusd covers 16 columns, so a
+  /// 7-wide row wastes lanes, yet skipping im2col and packing still wins (ResNet-50, 95 % block-4,
+  /// 1 thread: 3x3 convs at 56x56 0.34 -> 0.11 ms, 14x14 0.26 -> 0.11 ms, 7x7 0.25 -> 0.16 ms).
+  static constexpr std::size_t kMinPaddedRow = 7;
 
  private:
+  void run_padded(const std::uint8_t* x, void* y, std::uint8_t* xp, ThreadPool& pool) const;
   Conv2dShape shape_;
   ConvGeom geom_{};
-  bool pointwise_ = false, tap_major_ = false, output_u8_ = true;
+  bool pointwise_ = false, tap_major_ = false, output_u8_ = true, padded_ = false;
+  std::size_t hp_ = 0, wp_ = 0, wq_ = 0;  // padded rows, columns, columns per parity phase (stride 2)
   std::uint8_t pad_value_ = 0;
   QSpmmU8S8ConstLeft gemm_;
   std::string name_;

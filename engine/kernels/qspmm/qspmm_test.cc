@@ -179,7 +179,14 @@ TEST_CASE("qspmm: sparse QConv2d bit-exact vs the dense QConv2d; block4 over inp
     std::size_t batch, c, h, w, m, kh, s, d, p;
   };
   const Case cases[] = {{1, 16, 7, 7, 8, 1, 1, 1, 0}, {2, 8, 9, 7, 5, 3, 1, 1, 1}, {1, 12, 10, 11, 19, 3, 2, 1, 1},
-                        {1, 8, 9, 9, 4, 3, 1, 2, 2},  {1, 3, 8, 8, 6, 3, 1, 1, 1}};
+                        {1, 8, 9, 9, 4, 3, 1, 2, 2},  {1, 3, 8, 8, 6, 3, 1, 1, 1},
+                        // stride 2 (the 16-bit pair path of the u8 im2col): odd and even widths, pads 0-2
+                        {1, 8, 13, 14, 5, 3, 2, 1, 0}, {1, 8, 6, 5, 6, 3, 2, 1, 2}, {1, 8, 17, 9, 4, 1, 2, 1, 0},
+                        // padded channel-blocked form (stride 1, C % 4 == 0, output rows >= 16)
+                        {2, 8, 10, 18, 5, 3, 1, 1, 1}, {1, 16, 6, 70, 7, 3, 1, 1, 1}, {1, 12, 5, 20, 9, 5, 1, 1, 0},
+                        // ... with stride 2 (parity-split columns): odd and even widths and pads, 1x1 too
+                        {1, 8, 16, 29, 5, 3, 2, 1, 1}, {2, 12, 11, 30, 6, 3, 2, 1, 2}, {1, 8, 14, 17, 7, 1, 2, 1, 0},
+                        {1, 8, 15, 16, 3, 5, 2, 1, 2}};
   for (const auto& row : qspmm_kernels()) {
     if (row.isa > isa) continue;
     for (const Case& c : cases)
@@ -222,6 +229,9 @@ TEST_CASE("qspmm: sparse QConv2d bit-exact vs the dense QConv2d; block4 over inp
             const Status st = sc.prepare(s, w.data(), p, isa, &row);
             REQUIRE(st.ok());
             if (taps > 1 && zeros == 0.9 && c.c % 4 == 0) CHECK(sc.tap_major());
+            const bool pointwise = taps == 1 && c.s == 1 && c.p == 0;
+            CHECK(sc.padded() == ((sc.tap_major() || (taps == 1 && !pointwise)) && c.c % 4 == 0 && c.s <= 2 &&
+                                  c.d == 1 && s.out_w() >= QSparseConv2dU8S8::kMinPaddedRow));
             QConv2dU8S8 dc;
             REQUIRE(dc.prepare(s, w.data(), p, isa, &dense_for(row)).ok());
             ThreadPool pool(threads);

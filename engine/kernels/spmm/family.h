@@ -37,9 +37,13 @@ class ThreadPool;
 struct F32SpmmParams {
   const float* bias = nullptr;  // per row, offset to the run's first row; null: zero
   float min = 0, max = 0;       // clamp (+-inf when no activation)
+  // Residual added before the clamp (a fused skip connection): R[r * ldc + 0:nr], laid out as C
+  // (same row stride), offset to the run's first element; null: none.
+  const float* residual = nullptr;
 };
 
-/// For rows r in [0, rows): C[r * ldc + 0:nr] = clamp(bias[r] + sum_j values[j] * b[offsets[j] + 0:nr]),
+/// For rows r in [0, rows): C[r * ldc + 0:nr] = clamp(bias[r] + sum_j values[j] * b[offsets[j] + 0:nr]
+/// [+ residual[r * ldc + 0:nr]]),
 /// the non-zeros of row r being the next row_nnz[r] entries of values/offsets (they advance row by
 /// row from the pointers given). 1 <= nr <= NR; columns >= nr of B are never read.
 using F32SpmmUkernelFn = void (*)(std::size_t rows, std::size_t nr, const std::uint32_t* row_nnz,
@@ -63,7 +67,7 @@ struct F32SpmmKernel {
 /// The table, best first.
 const std::vector<F32SpmmKernel>& f32_spmm_kernels();
 /// The row for N columns of B whose tile of K rows is to stay in L2: the highest ISA <= isa, then
-/// the widest NR that does not pad N by more than an eighth and keeps K * NR floats <= 96 Ki
+/// the widest NR that does not pad N by more than a third and keeps K * NR floats <= 160 Ki
 /// (else the narrowest row of that ISA). Never null.
 const F32SpmmKernel& select_f32_spmm(Isa isa, std::size_t n, std::size_t k);
 const F32SpmmKernel* find_f32_spmm(const char* name);
@@ -91,11 +95,15 @@ SparsityStats f32_sparsity(std::size_t m, std::size_t k, const float* w);
 class SparseF32Rows {
  public:
   /// Compresses row-major W[m, k] (element (i, kk) at w[i * w_rs + kk * w_cs]) for B rows `ldb`
-  /// floats apart. `kernel` forces a row (unsupported if above isa).
+  /// floats apart, or, with `row_offsets` (k entries), B row kk at row_offsets[kk] floats.
+  /// `kernel` forces a row (unsupported if above isa).
   Status prepare(std::size_t m, std::size_t k, const float* w, std::size_t w_rs, std::size_t w_cs, std::size_t ldb,
-                 const float* bias, const ActivationParams& act, const F32SpmmKernel& kernel, Isa isa);
-  /// Rows [r0, r1) of one tile: C[r0.., 0:nr] from a B tile at `b` (its column 0).
-  void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c, std::size_t ldc) const;
+                 const float* bias, const ActivationParams& act, const F32SpmmKernel& kernel, Isa isa,
+                 const std::vector<std::size_t>* row_offsets = nullptr);
+  /// Rows [r0, r1) of one tile: C[r0.., 0:nr] from a B tile at `b` (its column 0). `residual`
+  /// (null: none) is added before the clamp, laid out as C (its element for c[0]).
+  void run_rows(std::size_t r0, std::size_t r1, std::size_t nr, const float* b, float* c, std::size_t ldc,
+                const float* residual = nullptr) const;
   /// Splits the rows into `parts` chunks of about equal nnz: bounds[0..parts] (bounds[parts] = m).
   void balance(int parts, std::size_t* bounds) const;
 
@@ -153,7 +161,15 @@ class SpmmF32ConstRight {
   SparseF32Rows rows_;  // W^T: n rows of k
 };
 
-/// A prepared sparse Conv2d (groups == 1; grouped and depthwise convs stay dense).
+/// A prepared sparse Conv2d (groups == 1; grouped and depthwise convs stay dense). Three forms:
+///  1x1 stride 1 unpadded: B is the input itself (rows = channels).
+///  column stride 1 or 2, output rows >= kMinPaddedRow wide ("padded direct"): the input is
+///    copied once per run into a zero-bordered [C, H + pads, W + pads] buffer; B row (c, ki, kj) is
+///    that buffer at offset (c, ki, kj) and a tile is (part of) one output row, so no im2col is built:
+///        y[m, oy, ox0 + t] = sum_(c,ki,kj) w * xp[c, oy*sh + ki, (ox0 + t)*sw + kj]
+///    (stride 2: each padded row is stored as its even columns, then its odd ones, so tap kj of
+///    consecutive outputs is contiguous again: phase kj % 2, column ox + kj / 2)
+///  otherwise: im2col tiles of NR columns in scratch (the conv family's packers).
 class SparseConv2dF32 {
  public:
   /// `weight` OIHW, `bias` M floats or null; both may be freed after. `kernel` forces a row.
@@ -161,20 +177,40 @@ class SparseConv2dF32 {
   Status prepare(const Conv2dShape& shape, const float* weight, const float* bias, const ActivationParams& act,
                  Isa isa, const F32SpmmKernel* kernel = nullptr);
   std::size_t scratch_bytes(int threads) const;
-  /// y[N, M, OH, OW] = act(conv(x) + bias) for shape().batch images. Allocation-free.
-  void run(const float* x, float* y, void* scratch, ThreadPool& pool) const;
+  /// y[N, M, OH, OW] = act(conv(x) + bias [+ residual]) for shape().batch images; `residual` (null:
+  /// none) has y's shape and must not overlap y. Allocation-free.
+  void run(const float* x, float* y, void* scratch, ThreadPool& pool, const float* residual = nullptr) const;
   /// "f32_spmm_minmax_1x64__avx512 (1x1 direct)" or "f32_im2col__avx512 + f32_spmm_..."
   const char* name() const { return name_.c_str(); }
   const Conv2dShape& shape() const { return shape_; }
   const SparseF32Rows& rows() const { return rows_; }
   bool direct() const { return direct_; }
+  bool padded() const { return padded_; }
+  /// Output rows at least this wide take the padded-direct form. A tile is one output row, so
+  /// narrower rows leave the 64-column kernel partly idle and im2col tiles win (ResNet-50 3x3 convs,
+  /// 1 thread: 56x56 0.57 vs 0.71 ms and the 112-wide 7x7 stem 0.51 vs 0.75 ms padded; 28x28
+  /// 0.68 vs 0.66, 14x14 0.85 vs 0.65 ms im2col).
+  static constexpr std::size_t kMinPaddedRow = 48;
+  /// Bytes of B rows one K block reads per tile (L1-sized): W is split into K blocks of
+  /// kKBlockBytes / (NR * 4) rows, and every output row of a tile accumulates over one block before
+  /// the next (the partial C is read back as the next block's residual).
+  static constexpr std::size_t kKBlockBytes = 32 * 1024;
 
  private:
+  Status prepare_kblocks(const float* weight, const float* bias, const ActivationParams& act, Isa isa,
+                         const std::vector<std::size_t>& offsets);
+  std::string kblock_note() const;
+  void run_rows(std::size_t r0, std::size_t r1, std::size_t nc, const float* b, float* c, std::size_t ldc,
+                const float* residual) const;
+  std::size_t padded_floats() const;
+  void run_padded(const float* x, float* y, float* xp, ThreadPool& pool, const float* residual) const;
   Conv2dShape shape_;
   ConvGeom geom_{};
-  bool direct_ = false;
+  bool direct_ = false, padded_ = false;
+  std::size_t hp_ = 0, wp_ = 0, wq_ = 0;  // padded input rows, columns, columns per parity (padded_)
   const F32Im2colKernel* im2col_ = nullptr;
-  SparseF32Rows rows_;
+  SparseF32Rows rows_;                 // the whole of W: balance, stats, the unblocked run
+  std::vector<SparseF32Rows> kblocks_;  // W by K blocks (empty: K fits one block)
   std::string name_;
 };
 

@@ -24,10 +24,12 @@ void f32_spmm_reference(std::size_t m, std::size_t n, std::size_t k, const float
 void f32_spmm_minmax_1x8__scalar(std::size_t rows, std::size_t nr, const std::uint32_t* row_nnz, const float* values,
                                  const std::int32_t* offsets, const float* b, float* c, std::size_t ldc,
                                  const F32SpmmParams& p) {
+  const float* res = p.residual;
   for (std::size_t r = 0; r < rows; ++r, c += ldc) {
-    float acc[8];
+    float acc[8], acc1[8];
     const float b0 = p.bias == nullptr ? 0.0f : p.bias[r];
     for (std::size_t j = 0; j < nr; ++j) acc[j] = b0;
+    for (std::size_t j = 0; j < nr; ++j) acc1[j] = res == nullptr ? 0.0f : res[r * ldc + j];
     const std::uint32_t nnz = row_nnz[r];
     for (std::uint32_t e = 0; e < nnz; ++e) {
       const float w = values[e];
@@ -36,7 +38,7 @@ void f32_spmm_minmax_1x8__scalar(std::size_t rows, std::size_t nr, const std::ui
     }
     values += nnz;
     offsets += nnz;
-    for (std::size_t j = 0; j < nr; ++j) c[j] = std::min(std::max(acc[j], p.min), p.max);
+    for (std::size_t j = 0; j < nr; ++j) c[j] = std::min(std::max(acc[j] + acc1[j], p.min), p.max);
   }
 }
 

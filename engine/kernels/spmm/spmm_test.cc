@@ -1,8 +1,10 @@
 // Every fp32 SpMM row this CPU allows (SPARSIFY_ISA ceiling) against the plain-loop oracles, in
 // both orientations and as a sparse Conv2d: edge shapes (M = 1, 3, 2*tile+3; K = 1, 4, 5; N odd,
-// = NR, 2*NR+3), sparsities 0 / 0.5 / 0.9 / 0.99 / 1.0 (all-zero rows), threads 1 and 2.
+// = NR, 2*NR+3), sparsities 0 / 0.5 / 0.9 / 0.99 / 1.0 (all-zero rows), threads 1 and 2; the conv
+// also with a fused residual (added before the clamp).
 // Tolerance: 1e-4 relative to the sum of |terms| (float accumulation order differs).
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -103,7 +105,13 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
     std::size_t batch, c, h, w, m, kh, kw, s, d, p;
   };
   const Case cases[] = {{1, 16, 9, 9, 8, 1, 1, 1, 1, 0},  {2, 5, 7, 6, 3, 3, 3, 1, 1, 1}, {1, 8, 11, 13, 17, 3, 3, 2, 1, 1},
-                        {1, 4, 10, 10, 5, 3, 3, 1, 2, 2}, {1, 3, 9, 9, 4, 1, 1, 2, 1, 0}, {2, 7, 8, 8, 70, 5, 5, 1, 1, 2}};
+                        {1, 4, 10, 10, 5, 3, 3, 1, 2, 2}, {1, 3, 9, 9, 4, 1, 1, 2, 1, 0}, {2, 7, 8, 8, 70, 5, 5, 1, 1, 2},
+                        // padded direct (output rows >= 48): one segment, several, masked tails, 1x1 padded
+                        {1, 6, 8, 50, 9, 3, 3, 1, 1, 1}, {2, 5, 6, 70, 7, 3, 3, 1, 1, 1}, {1, 4, 9, 60, 5, 5, 5, 1, 1, 2},
+                        {1, 8, 5, 48, 3, 1, 1, 1, 1, 1},
+                        // ... with stride 2 (parity-split rows): odd/even widths and pads, 7x7 stem-like, 1x1
+                        {1, 3, 20, 101, 8, 7, 7, 2, 1, 3}, {2, 4, 10, 100, 5, 3, 3, 2, 1, 1}, {1, 6, 5, 98, 4, 1, 1, 2, 1, 0},
+                        {1, 5, 7, 99, 6, 3, 3, 2, 1, 0}};
   for (const auto& row : f32_spmm_kernels()) {
     if (row.isa > isa) continue;
     for (const Case& c : cases)
@@ -125,6 +133,7 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
                                    x = random(c.batch * c.c * c.h * c.w, rng), bias = random(c.m, rng);
           SparseConv2dF32 conv;
           REQUIRE(conv.prepare(s, w.data(), bias.data(), ActivationParams::relu(), isa, &row).ok());
+          CHECK(conv.padded() == (c.s <= 2 && c.d == 1 && s.out_w() >= SparseConv2dF32::kMinPaddedRow && !conv.direct()));
           std::vector<unsigned char> scratch(conv.scratch_bytes(threads) + 64);
           void* sp = scratch.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch.data()) % 64) % 64;
           const std::size_t out = c.batch * c.m * s.out_h() * s.out_w();
@@ -133,6 +142,13 @@ TEST_CASE("spmm: sparse conv2d against the conv oracle (1x1 direct, im2col tiles
           conv.run(x.data(), got.data(), sp, pool);
           f32_conv2d_reference(s, x.data(), w.data(), bias.data(), ActivationParams::relu(), want.data());
           check_close(got, want, double(c.c * c.kh * c.kw) + 1);
+          // With a fused residual: relu(conv + bias + r), r added before the clamp.
+          const std::vector<float> r = random(out, rng);
+          std::vector<float> got_r(out, -7.0f), want_r(out);
+          conv.run(x.data(), got_r.data(), sp, pool, r.data());
+          f32_conv2d_reference(s, x.data(), w.data(), bias.data(), ActivationParams::none(), want_r.data());
+          for (std::size_t i = 0; i < out; ++i) want_r[i] = std::max(want_r[i] + r[i], 0.0f);
+          check_close(got_r, want_r, double(c.c * c.kh * c.kw) + 2);
         }
   }
 }

@@ -21,13 +21,19 @@ void spmm(std::size_t rows, std::size_t nr, const std::uint32_t* row_nnz, const 
     mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
   const __m256 vmin = _mm256_set1_ps(p.min), vmax = _mm256_set1_ps(p.max);
+  const float* res = p.residual;
   for (std::size_t r = 0; r < rows; ++r, c += ldc) {
     __m256 acc0[NV], acc1[NV];
     const __m256 b0 = _mm256_set1_ps(p.bias == nullptr ? 0.0f : p.bias[r]);
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      acc0[v] = b0;
-      acc1[v] = _mm256_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc0[v] = b0;
+    if (res != nullptr) {  // the fused skip connection starts the second accumulator set
+      const float* rr = res + r * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc1[v] = kMasked ? _mm256_maskload_ps(rr + 8 * v, mask[v]) : _mm256_loadu_ps(rr + 8 * v);
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc1[v] = _mm256_setzero_ps();
     }
     const std::uint32_t nnz = row_nnz[r];
     std::uint32_t e = 0;

@@ -26,13 +26,19 @@ void spmm(std::size_t rows, std::size_t nr, const std::uint32_t* row_nnz, const 
     mask[v] = lanes >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
   }
   const __m512 vmin = _mm512_set1_ps(p.min), vmax = _mm512_set1_ps(p.max);
+  const float* res = p.residual;
   for (std::size_t r = 0; r < rows; ++r, c += ldc) {
     __m512 acc0[NV], acc1[NV];
     const __m512 b0 = _mm512_set1_ps(p.bias == nullptr ? 0.0f : p.bias[r]);
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      acc0[v] = b0;
-      acc1[v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc0[v] = b0;
+    if (res != nullptr) {  // the fused skip connection starts the second accumulator set
+      const float* rr = res + r * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc1[v] = kMasked ? _mm512_maskz_loadu_ps(mask[v], rr + 16 * v) : _mm512_loadu_ps(rr + 16 * v);
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc1[v] = _mm512_setzero_ps();
     }
     const std::uint32_t nnz = row_nnz[r];
     std::uint32_t e = 0;
