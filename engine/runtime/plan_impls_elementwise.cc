@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/runtime/plan_impl.h"
+#include "engine/runtime/thread_pool.h"
 
 namespace sparsify::engine {
 namespace {
@@ -47,38 +48,56 @@ Pattern classify(const Dims& in, const Dims& out, std::int64_t* inner) {
   return Pattern::kNone;
 }
 
+// Elements below which a binary step runs on the caller alone.
+constexpr std::int64_t kMinParallelElements = 32 * 1024;
+
 template <class F>
 class BinaryKernel final : public StepKernel {
  public:
-  BinaryKernel(Operand a, Operand b, float* y, std::int64_t rows, std::int64_t cols, std::int64_t channels, F f)
-      : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f) {}
-  Status run(std::byte*, ThreadPool*) override {
-    for (std::int64_t r = 0; r < rows_; ++r) {
-      const std::int64_t rr = channels_ > 0 ? r % channels_ : r;
-      const float* pa = a_.base + (a_.row_stride == -1 ? rr : r * a_.row_stride);
-      const float* pb = b_.base + (b_.row_stride == -1 ? rr : r * b_.row_stride);
-      float* py = y_ + r * cols_;
-      if (a_.col_stride == 1 && b_.col_stride == 1) {
-        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], pb[c]);
-      } else if (a_.col_stride == 1) {
-        const float vb = pb[0];
-        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], vb);
-      } else if (b_.col_stride == 1) {
-        const float va = pa[0];
-        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(va, pb[c]);
-      } else {
-        const float v = f_(pa[0], pb[0]);
-        for (std::int64_t c = 0; c < cols_; ++c) py[c] = v;
-      }
+  BinaryKernel(Operand a, Operand b, float* y, std::int64_t rows, std::int64_t cols, std::int64_t channels, F f,
+               bool parallel)
+      : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f), parallel_(parallel) {}
+  std::string decision() const override { return parallel_ ? "split across the pool" : ""; }
+  Status run(std::byte*, ThreadPool* pool) override {
+    const std::int64_t total = rows_ * cols_;
+    if (parallel_ && pool != nullptr && pool->threads() > 1) {
+      const std::int64_t parts = pool->threads();
+      pool->parallel_for(parts, [&](std::int64_t p, int) { range(total * p / parts, total * (p + 1) / parts); });
+    } else {
+      range(0, total);
     }
     return Status();
   }
 
  private:
+  // Elements [e0, e1) of the [rows, cols] view.
+  void range(std::int64_t e0, std::int64_t e1) const {
+    for (std::int64_t r = e0 / cols_; r * cols_ < e1; ++r) {
+      const std::int64_t c0 = std::max<std::int64_t>(0, e0 - r * cols_), c1 = std::min(cols_, e1 - r * cols_);
+      const std::int64_t rr = channels_ > 0 ? r % channels_ : r;
+      const float* pa = a_.base + (a_.row_stride == -1 ? rr : r * a_.row_stride);
+      const float* pb = b_.base + (b_.row_stride == -1 ? rr : r * b_.row_stride);
+      float* py = y_ + r * cols_;
+      if (a_.col_stride == 1 && b_.col_stride == 1) {
+        for (std::int64_t c = c0; c < c1; ++c) py[c] = f_(pa[c], pb[c]);
+      } else if (a_.col_stride == 1) {
+        const float vb = pb[0];
+        for (std::int64_t c = c0; c < c1; ++c) py[c] = f_(pa[c], vb);
+      } else if (b_.col_stride == 1) {
+        const float va = pa[0];
+        for (std::int64_t c = c0; c < c1; ++c) py[c] = f_(va, pb[c]);
+      } else {
+        const float v = f_(pa[0], pb[0]);
+        for (std::int64_t c = c0; c < c1; ++c) py[c] = v;
+      }
+    }
+  }
+
   Operand a_, b_;
   float* y_;
   std::int64_t rows_, cols_, channels_;
   F f_;
+  bool parallel_;
 };
 
 template <class F>
@@ -115,7 +134,8 @@ StatusOr<std::unique_ptr<StepKernel>> make_binary(const StepBinding& b, F f) {
     return o;
   };
   return std::unique_ptr<StepKernel>(
-      new BinaryKernel<F>(operand(p0, x0), operand(p1, x1), y.data<float>(), rows, cols, channels, f));
+      new BinaryKernel<F>(operand(p0, x0), operand(p1, x1), y.data<float>(), rows, cols, channels, f,
+                          b.threads > 1 && total >= kMinParallelElements));
 }
 
 class UnaryKernel final : public StepKernel {
