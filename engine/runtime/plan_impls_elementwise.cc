@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/vmath/family.h"
 #include "engine/runtime/plan_impl.h"
 #include "engine/runtime/thread_pool.h"
 
@@ -55,8 +56,12 @@ template <class F>
 class BinaryKernel final : public StepKernel {
  public:
   BinaryKernel(Operand a, Operand b, float* y, std::int64_t rows, std::int64_t cols, std::int64_t channels, F f,
-               bool parallel)
-      : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f), parallel_(parallel) {}
+               bool parallel, const Epilogue& ep, Isa isa)
+      : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f), parallel_(parallel), ep_(ep), isa_(isa) {}
+  std::string name() const override {
+    if (ep_.act == FusedAct::kNone) return "";
+    return str_cat("+ ", ep_.act == FusedAct::kGelu ? select_f32_vmath(isa_).gelu_name : ep_.describe().c_str());
+  }
   std::string decision() const override { return parallel_ ? "split across the pool" : ""; }
   Status run(std::byte*, ThreadPool* pool) override {
     const std::int64_t total = rows_ * cols_;
@@ -91,6 +96,7 @@ class BinaryKernel final : public StepKernel {
         for (std::int64_t c = c0; c < c1; ++c) py[c] = v;
       }
     }
+    if (ep_.act != FusedAct::kNone && e1 > e0) apply_activation(ep_, y_ + e0, e1 - e0, isa_);
   }
 
   Operand a_, b_;
@@ -98,6 +104,8 @@ class BinaryKernel final : public StepKernel {
   std::int64_t rows_, cols_, channels_;
   F f_;
   bool parallel_;
+  Epilogue ep_;  // activation only (fuse_gelu)
+  Isa isa_;
 };
 
 template <class F>
@@ -135,7 +143,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_binary(const StepBinding& b, F f) {
   };
   return std::unique_ptr<StepKernel>(
       new BinaryKernel<F>(operand(p0, x0), operand(p1, x1), y.data<float>(), rows, cols, channels, f,
-                          b.threads > 1 && total >= kMinParallelElements));
+                          b.threads > 1 && total >= kMinParallelElements, b.epilogue, b.isa));
 }
 
 class UnaryKernel final : public StepKernel {
@@ -165,6 +173,7 @@ bool all_f32(const StepBinding& b) {
 
 StatusOr<std::unique_ptr<StepKernel>> make_f32_binary(const StepBinding& b) {
   if (!all_f32(b)) return unsupported("not float32");
+  if (b.epilogue.matmul_bias) return unsupported("bias epilogue");
   const std::string& op = b.node->op_type;
   if (op == "Add") return make_binary(b, [](float x, float y) { return x + y; });
   if (op == "Sub") return make_binary(b, [](float x, float y) { return x - y; });

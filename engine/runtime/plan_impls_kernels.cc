@@ -41,6 +41,7 @@ class ConvStep final : public StepKernel {
     const ActivationParams act = fusable(ep, &rest_);
     SPARSIFY_RETURN_IF_ERROR(conv_.prepare(s, w, b, act, isa));
     threads_ = threads;
+    isa_ = isa;
     x_ = x;
     y_ = y;
     n_ = static_cast<std::int64_t>(s.batch * s.out_channels * s.out_h() * s.out_w());
@@ -51,13 +52,14 @@ class ConvStep final : public StepKernel {
   std::string name() const override { return name_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     conv_.run(x_, y_, scratch, *pool);
-    apply_activation(rest_, y_, n_);
+    run_epilogue(rest_, y_, n_, isa_, pool);
     return Status();
   }
 
  private:
   Conv2dF32 conv_;
   Epilogue rest_;
+  Isa isa_ = Isa::kScalar;
   int threads_ = 1;
   const float* x_ = nullptr;
   float* y_ = nullptr;
@@ -71,6 +73,7 @@ class GemmStep final : public StepKernel {
                  const Epilogue& ep, Isa isa, int threads, const float* x, float* y) {
     const ActivationParams act = fusable(ep, &rest_);
     SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(k, n, w, w_t, bias, act, isa, m));
+    isa_ = isa;
     m_ = m;
     k_ = k;
     n_ = n;
@@ -84,13 +87,14 @@ class GemmStep final : public StepKernel {
   std::string name() const override { return name_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     gemm_.run(m_, x_, k_, y_, n_, scratch, *pool);
-    apply_activation(rest_, y_, static_cast<std::int64_t>(m_ * n_));
+    run_epilogue(rest_, y_, static_cast<std::int64_t>(m_ * n_), isa_, pool);
     return Status();
   }
 
  private:
   GemmF32ConstRight gemm_;
   Epilogue rest_;
+  Isa isa_ = Isa::kScalar;
   std::size_t m_ = 0, k_ = 0, n_ = 0;
   int threads_ = 1;
   const float* x_ = nullptr;

@@ -207,6 +207,7 @@ class SparseConvStep final : public StepKernel {
  public:
   SparseConv2dF32 conv;
   Epilogue rest;
+  Isa isa = Isa::kScalar;
   int threads = 1;
   const float* x = nullptr;
   float* y = nullptr;
@@ -218,7 +219,7 @@ class SparseConvStep final : public StepKernel {
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     conv.run(x, y, scratch, *pool);
-    apply_activation(rest, y, n);
+    run_epilogue(rest, y, n, isa, pool);
     return Status();
   }
 };
@@ -227,6 +228,7 @@ class SparseGemmStep final : public StepKernel {
  public:
   SpmmF32ConstRight gemm;
   Epilogue rest;
+  Isa isa = Isa::kScalar;
   std::size_t m = 0, k = 0, n = 0;
   int threads = 1;
   const float* x = nullptr;
@@ -238,7 +240,7 @@ class SparseGemmStep final : public StepKernel {
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     gemm.run(m, x, k, y, n, scratch, *pool);
-    apply_activation(rest, y, static_cast<std::int64_t>(m * n));
+    run_epilogue(rest, y, static_cast<std::int64_t>(m * n), isa, pool);
     return Status();
   }
 };
@@ -299,6 +301,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
   const SparsityStats st = f32_sparsity(m, k, w->data<float>());
   auto step = std::make_unique<SparseConvStep>();
   const ActivationParams act = split_epilogue(b.epilogue, &step->rest);
+  step->isa = b.isa;
   const float* bias_data = bias != nullptr ? bias->data<float>() : nullptr;
   SPARSIFY_RETURN_IF_ERROR(step->conv.prepare(s, w->data<float>(), bias_data, act, b.isa));
   step->threads = b.threads;
@@ -343,6 +346,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_spmm_const_right(const StepBindin
   const SparsityStats st = f32_sparsity(w_t ? n : k, w_t ? k : n, w->data<float>());
   auto step = std::make_unique<SparseGemmStep>();
   const ActivationParams act = split_epilogue(b.epilogue, &step->rest);
+  step->isa = b.isa;
   const float* bias_data = bias != nullptr ? bias->data<float>() : nullptr;
   SPARSIFY_RETURN_IF_ERROR(step->gemm.prepare(k, n, w->data<float>(), w_t, bias_data, act, b.isa, m));
   step->m = m;

@@ -46,7 +46,10 @@ class BatchedMatMulStep final : public StepKernel {
     c_off_.resize(a_off_.size());
     for (std::size_t i = 0; i < c_off_.size(); ++i) c_off_[i] = i * m * n;
   }
-  Status prepare(Isa isa) { return gemm_.prepare(m_, n_, k_, /*b_transposed=*/false, isa, threads_); }
+  Status prepare(Isa isa) {
+    isa_ = isa;
+    return gemm_.prepare(m_, n_, k_, /*b_transposed=*/false, isa, threads_);
+  }
   std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
   std::string name() const override {
     Epilogue act = ep_;
@@ -63,7 +66,7 @@ class BatchedMatMulStep final : public StepKernel {
     gemm_.run(a_off_.size(), a_, a_off_.data(), k_, b_, b_off_.data(), n_, c_, c_off_.data(), n_, scratch, *pool);
     const auto total = static_cast<std::int64_t>(c_off_.size() * m_ * n_);
     if (bias_ != nullptr) add_bias_rows(c_, bias_, total / static_cast<std::int64_t>(n_), static_cast<std::int64_t>(n_));
-    if (ep_.act != FusedAct::kNone) apply_activation(ep_, c_, total);
+    run_epilogue(ep_, c_, total, isa_, pool);
     return Status();
   }
 
@@ -77,6 +80,7 @@ class BatchedMatMulStep final : public StepKernel {
   const float* bias_;
   Epilogue ep_;
   int threads_;
+  Isa isa_ = Isa::kScalar;
 };
 
 // Offset (in elements) of every batch item of `d` (rank >= 2, batch dims = all but the last two)
