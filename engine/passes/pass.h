@@ -53,6 +53,11 @@ void remove_nodes(Graph& graph, const std::vector<bool>& remove);
 inline constexpr const char* kAttrActivation = "sparsify.activation";
 inline constexpr const char* kAttrActivationParams = "sparsify.activation_params";
 inline constexpr const char* kAttrMatMulBias = "sparsify.matmul_bias";
+/// kAttrPermA / kAttrPermB / kAttrPermY: ints, Transposes folded into a MatMul (fold_transpose_matmul):
+/// Y = transpose(transpose(A, perm_a) x transpose(B, perm_b), perm_y); the reference MatMul honours them.
+inline constexpr const char* kAttrPermA = "sparsify.perm_a";
+inline constexpr const char* kAttrPermB = "sparsify.perm_b";
+inline constexpr const char* kAttrPermY = "sparsify.perm_y";
 
 #define SPARSIFY_PASS(name, required, description, fn) Status fn(PassState& state);
 #include "engine/passes/passes.def"

@@ -199,6 +199,37 @@ TEST_CASE("fuse_gelu: after an Add of two activations (int8 models' bias Add); k
   CHECK(op_types(s2->graph).size() == 5);  // x has no producer to carry the epilogue
 }
 
+TEST_CASE("fold_transpose_matmul: attention's head Transposes fold into the two MatMuls") {
+  ModelBuilder b(13);
+  b.input("q", {2, 6, 3, 4});
+  b.input("k", {2, 6, 3, 4});
+  b.input("v", {2, 6, 3, 4});
+  auto perm = [&](const char* name, const char* in, const char* out, std::vector<std::int64_t> p) {
+    onnx::NodeProto* n = b.node("Transpose", name, {in}, {out});
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("perm");
+    a->set_type(onnx::AttributeProto::INTS);
+    for (std::int64_t x : p) a->add_ints(x);
+  };
+  perm("tq", "q", "qt", {0, 2, 1, 3});
+  perm("tk", "k", "kt", {0, 2, 3, 1});
+  perm("tv", "v", "vt", {0, 2, 1, 3});
+  b.node("MatMul", "qk", {"qt", "kt"}, {"s"});
+  b.node("Softmax", "sm", {"s"}, {"p"});
+  b.node("MatMul", "pv", {"p", "vt"}, {"o"});
+  perm("to", "o", "y", {0, 2, 1, 3});
+  b.output("y");
+  auto g = import_onnx_bytes(b.bytes(), ".", "attention");
+  REQUIRE(g.ok());
+  const Tensor desc = Tensor::shape_only(DType::kFloat32, {2, 6, 3, 4});
+  auto s = run_passes(*g, {desc, desc, desc}, true, true);
+  REQUIRE(s.ok());
+  CHECK(op_types(s->graph) == std::vector<std::string>{"MatMul", "Softmax", "MatMul"});
+  CHECK(log_has(*s, "fold_transpose_matmul", "absorbed the Transposes of A B"));
+  CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({2, 6, 3, 4}, 7), random_tensor({2, 6, 3, 4}, 8),
+                                            random_tensor({2, 6, 3, 4}, 9)}) < 1e-5);
+}
+
 TEST_CASE("an Add that is not per-channel stays, with the reason logged") {
   ModelBuilder b;
   b.input("x", {1, 3, 4, 4});

@@ -108,6 +108,110 @@ class BinaryKernel final : public StepKernel {
   Isa isa_;
 };
 
+// Any numpy broadcast: the output is walked row by row (its last axis); each operand's element
+// offset per output axis is its stride there, 0 where it broadcasts (odometer per row).
+template <class F>
+class GeneralBinaryKernel final : public StepKernel {
+ public:
+  GeneralBinaryKernel(const float* a, const float* b, float* y, Dims out, std::vector<std::int64_t> sa,
+                      std::vector<std::int64_t> sb, F f, bool parallel, const Epilogue& ep, Isa isa)
+      : a_(a), b_(b), y_(y), out_(std::move(out)), sa_(std::move(sa)), sb_(std::move(sb)), f_(f), parallel_(parallel),
+        ep_(ep), isa_(isa) {
+    cols_ = out_.empty() ? 1 : out_.back();
+    rows_ = cols_ == 0 ? 0 : dims_numel(out_) / cols_;
+  }
+  std::string name() const override {
+    if (ep_.act == FusedAct::kNone) return "general broadcast";
+    return str_cat("general broadcast + ", ep_.act == FusedAct::kGelu ? select_f32_vmath(isa_).gelu_name : ep_.describe().c_str());
+  }
+  std::string decision() const override { return parallel_ ? str_cat(rows_, " rows split across the pool") : ""; }
+  Status run(std::byte*, ThreadPool* pool) override {
+    if (parallel_ && pool != nullptr && pool->threads() > 1 && rows_ > 1) {
+      const std::int64_t parts = std::min<std::int64_t>(pool->threads(), rows_);
+      pool->parallel_for(parts, [&](std::int64_t p, int) { range(rows_ * p / parts, rows_ * (p + 1) / parts); });
+    } else {
+      range(0, rows_);
+    }
+    return Status();
+  }
+
+ private:
+  void range(std::int64_t r0, std::int64_t r1) const {
+    const std::size_t last = out_.empty() ? 0 : out_.size() - 1;
+    const std::int64_t ca = out_.empty() ? 0 : sa_[last], cb = out_.empty() ? 0 : sb_[last];
+    for (std::int64_t r = r0; r < r1; ++r) {
+      std::int64_t rem = r, oa = 0, ob = 0;
+      for (std::size_t ax = last; ax-- > 0;) {
+        const std::int64_t i = rem % out_[ax];
+        rem /= out_[ax];
+        oa += i * sa_[ax];
+        ob += i * sb_[ax];
+      }
+      const float* pa = a_ + oa;
+      const float* pb = b_ + ob;
+      float* py = y_ + r * cols_;
+      if (ca == 1 && cb == 1) {
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], pb[c]);
+      } else if (ca == 1) {
+        const float vb = pb[0];
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(pa[c], vb);
+      } else if (cb == 1) {
+        const float va = pa[0];
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = f_(va, pb[c]);
+      } else {
+        const float v = f_(pa[0], pb[0]);
+        for (std::int64_t c = 0; c < cols_; ++c) py[c] = v;
+      }
+    }
+    if (ep_.act != FusedAct::kNone && r1 > r0) apply_activation(ep_, y_ + r0 * cols_, (r1 - r0) * cols_, isa_);
+  }
+
+  const float* a_;
+  const float* b_;
+  float* y_;
+  Dims out_;
+  std::vector<std::int64_t> sa_, sb_;  // per output axis, in elements; 0 where broadcast
+  F f_;
+  bool parallel_;
+  Epilogue ep_;
+  Isa isa_;
+  std::int64_t rows_ = 0, cols_ = 1;
+};
+
+// Strides of `in` against output dims `out` (right aligned, numpy broadcasting); false if `in`
+// does not broadcast to `out`.
+bool broadcast_strides(const Dims& in, const Dims& out, std::vector<std::int64_t>* st) {
+  if (in.size() > out.size()) return false;
+  st->assign(out.size(), 0);
+  std::int64_t s = 1;
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    const std::size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
+    if (in[i] != 1 && in[i] != out[o]) return false;
+    (*st)[o] = in[i] == 1 ? 0 : s;
+    s *= in[i];
+  }
+  return true;
+}
+
+template <class F>
+StatusOr<std::unique_ptr<StepKernel>> make_general_binary(const StepBinding& b, F f, const std::string& why_not_fast) {
+  const Tensor& x0 = *b.inputs[0];
+  const Tensor& x1 = *b.inputs[1];
+  Tensor& y = *b.outputs[0];
+  std::vector<std::int64_t> s0, s1;
+  if (!broadcast_strides(x0.dims(), y.dims(), &s0) || !broadcast_strides(x1.dims(), y.dims(), &s1)) {
+    return unsupported(why_not_fast, "; and ", dims_to_string(x0.dims()), ", ", dims_to_string(x1.dims()),
+                       " do not broadcast to ", dims_to_string(y.dims()));
+  }
+  if (y.numel() == 0) return unsupported("empty output");
+  // In place is safe only when the aliased input is read at the output's own element.
+  if (b.in_place && x0.dims() != y.dims() && x1.dims() != y.dims()) return unsupported("in place over a broadcast operand");
+  return std::unique_ptr<StepKernel>(new GeneralBinaryKernel<F>(x0.data<float>(), x1.data<float>(), y.data<float>(), y.dims(),
+                                                                std::move(s0), std::move(s1), f,
+                                                                b.threads > 1 && y.numel() >= kMinParallelElements,
+                                                                b.epilogue, b.isa));
+}
+
 template <class F>
 StatusOr<std::unique_ptr<StepKernel>> make_binary(const StepBinding& b, F f) {
   const Tensor& x0 = *b.inputs[0];
@@ -125,11 +229,11 @@ StatusOr<std::unique_ptr<StepKernel>> make_binary(const StepBinding& b, F f) {
     return p == Pattern::kFull || p == Pattern::kScalar;
   };
   if (p0 == Pattern::kNone || p1 == Pattern::kNone) {
-    return unsupported("broadcast of ", dims_to_string(x0.dims()), " and ", dims_to_string(x1.dims()),
-                       " is not full, suffix, per-channel or scalar");
+    return make_general_binary(b, f, str_cat("broadcast of ", dims_to_string(x0.dims()), " and ", dims_to_string(x1.dims()),
+                                             " is not full, suffix, per-channel or scalar"));
   }
-  if (p0 != Pattern::kFull && p1 != Pattern::kFull) return unsupported("neither operand has the output's shape");
-  if (!shape_for(p0, x0, inner0) || !shape_for(p1, x1, inner1)) return unsupported("broadcast pattern");
+  if (p0 != Pattern::kFull && p1 != Pattern::kFull) return make_general_binary(b, f, "neither operand has the output's shape");
+  if (!shape_for(p0, x0, inner0) || !shape_for(p1, x1, inner1)) return make_general_binary(b, f, "broadcast pattern");
   if (cols == 0) return unsupported("empty output");
   const std::int64_t rows = total / cols;
   auto operand = [&](Pattern p, const Tensor& x) {

@@ -36,63 +36,47 @@ std::string split_text(bool parallel, std::int64_t rows) {
 
 // ---- MatMul with both operands read at run time ------------------------------------------------
 
-class BatchedMatMulStep final : public StepKernel {
- public:
-  BatchedMatMulStep(const float* a, const float* b, float* c, std::size_t m, std::size_t n, std::size_t k,
-                    std::vector<std::size_t> a_off, std::vector<std::size_t> b_off, const float* bias,
-                    const Epilogue& ep, int threads)
-      : a_(a), b_(b), c_(c), m_(m), n_(n), k_(k), a_off_(std::move(a_off)), b_off_(std::move(b_off)), bias_(bias),
-        ep_(ep), threads_(threads) {
-    c_off_.resize(a_off_.size());
-    for (std::size_t i = 0; i < c_off_.size(); ++i) c_off_[i] = i * m * n;
-  }
-  Status prepare(Isa isa) {
-    isa_ = isa;
-    return gemm_.prepare(m_, n_, k_, /*b_transposed=*/false, isa, threads_);
-  }
-  std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
-  std::string name() const override {
-    Epilogue act = ep_;
-    act.matmul_bias = false;
-    std::string s = gemm_.name();
-    if (bias_ != nullptr) s += " + bias";
-    if (!act.empty()) s += str_cat(" + ", act.describe());
-    return s;
-  }
-  std::string decision() const override {
-    return str_cat(a_off_.size(), " products [", m_, ", ", k_, "] x [", k_, ", ", n_, "], both packed per run");
-  }
-  Status run(std::byte* scratch, ThreadPool* pool) override {
-    gemm_.run(a_off_.size(), a_, a_off_.data(), k_, b_, b_off_.data(), n_, c_, c_off_.data(), n_, scratch, *pool);
-    const auto total = static_cast<std::int64_t>(c_off_.size() * m_ * n_);
-    if (bias_ != nullptr) add_bias_rows(c_, bias_, total / static_cast<std::int64_t>(n_), static_cast<std::int64_t>(n_));
-    run_epilogue(ep_, c_, total, isa_, pool);
-    return Status();
-  }
-
- private:
-  GemmF32Batched gemm_;
-  const float* a_;
-  const float* b_;
-  float* c_;
-  std::size_t m_, n_, k_;
-  std::vector<std::size_t> a_off_, b_off_, c_off_;
-  const float* bias_;
-  Epilogue ep_;
-  int threads_;
-  Isa isa_ = Isa::kScalar;
+// One operand of a batched product as the step addresses it: dims and element strides per axis
+// (after the Transposes folded into the MatMul, see passes/fold_transpose_matmul.cc).
+struct MatrixView {
+  Dims dims;
+  std::vector<std::int64_t> strides;
 };
 
-// Offset (in elements) of every batch item of `d` (rank >= 2, batch dims = all but the last two)
-// broadcast to the output batch dims `out` (numpy rules, right aligned).
-std::vector<std::size_t> batch_offsets(const Dims& d, const Dims& out_batch) {
-  const std::size_t rb = d.size() - 2, ro = out_batch.size();
-  std::vector<std::int64_t> stride(rb, 0);
-  std::int64_t s = d[d.size() - 1] * d[d.size() - 2];
-  for (std::size_t i = rb; i-- > 0;) {
-    stride[i] = d[i] == 1 ? 0 : s;
-    s *= d[i];
+std::vector<std::int64_t> row_major_strides(const Dims& d) {
+  std::vector<std::int64_t> st(d.size(), 1);
+  for (std::size_t i = d.size(); i-- > 1;) st[i - 1] = st[i] * d[i];
+  return st;
+}
+
+// The view of tensor dims `d` read through `perm` (view axis j is tensor axis perm[j]).
+MatrixView input_view(const Dims& d, const std::vector<std::int64_t>& perm) {
+  const std::vector<std::int64_t> st = row_major_strides(d);
+  if (perm.empty()) return {d, st};
+  MatrixView v;
+  for (std::int64_t p : perm) {
+    v.dims.push_back(d[static_cast<std::size_t>(p)]);
+    v.strides.push_back(st[static_cast<std::size_t>(p)]);
   }
+  return v;
+}
+
+// The product's view of output dims `y` written through `perm` (product axis perm[j] is output axis j).
+MatrixView output_view(const Dims& y, const std::vector<std::int64_t>& perm) {
+  const std::vector<std::int64_t> st = row_major_strides(y);
+  if (perm.empty()) return {y, st};
+  MatrixView v{Dims(y.size()), std::vector<std::int64_t>(y.size())};
+  for (std::size_t j = 0; j < perm.size(); ++j) {
+    v.dims[static_cast<std::size_t>(perm[j])] = y[j];
+    v.strides[static_cast<std::size_t>(perm[j])] = st[j];
+  }
+  return v;
+}
+
+// Element offset of every batch item of `v` (batch axes = all but the last two) broadcast to the
+// output batch dims `out_batch` (numpy rules, right aligned; size-1 axes repeat).
+std::vector<std::size_t> batch_offsets(const MatrixView& v, const Dims& out_batch) {
+  const std::size_t rb = v.dims.size() - 2, ro = out_batch.size();
   const std::int64_t count = dims_numel(out_batch);
   std::vector<std::size_t> off(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) {
@@ -100,12 +84,69 @@ std::vector<std::size_t> batch_offsets(const Dims& d, const Dims& out_batch) {
     for (std::size_t ax = ro; ax-- > 0;) {
       const std::int64_t idx = rem % out_batch[ax];
       rem /= out_batch[ax];
-      const std::size_t in_ax = ax + rb;  // right aligned; in_ax >= ro means the operand lacks it
-      if (in_ax >= ro) o += idx * stride[in_ax - ro];
+      if (ax + rb >= ro) {  // the operand has this axis
+        const std::size_t j = ax + rb - ro;
+        if (v.dims[j] != 1) o += idx * v.strides[j];
+      }
     }
     off[static_cast<std::size_t>(i)] = static_cast<std::size_t>(o);
   }
   return off;
+}
+
+struct BatchedOperands {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  float* c = nullptr;
+  std::size_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  bool b_transposed = false;
+  std::vector<std::size_t> a_off, b_off, c_off;
+  std::string layout;  // "" or the folded layouts, for the plan dump
+};
+
+class BatchedMatMulStep final : public StepKernel {
+ public:
+  BatchedMatMulStep(BatchedOperands o, const float* bias, const Epilogue& ep, int threads)
+      : o_(std::move(o)), bias_(bias), ep_(ep), threads_(threads) {}
+  Status prepare(Isa isa) {
+    isa_ = isa;
+    return gemm_.prepare(o_.m, o_.n, o_.k, o_.b_transposed, isa, threads_);
+  }
+  std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
+  std::string name() const override {
+    Epilogue act = ep_;
+    act.matmul_bias = false;
+    std::string s = gemm_.name();
+    if (bias_ != nullptr) s += " + bias";
+    if (act.act == FusedAct::kGelu) s += str_cat(" + ", select_f32_vmath(isa_).gelu_name);
+    else if (!act.empty()) s += str_cat(" + ", act.describe());
+    return s;
+  }
+  std::string decision() const override {
+    return str_cat(o_.a_off.size(), " products [", o_.m, ", ", o_.k, "] x [", o_.k, ", ", o_.n, "], both packed per run",
+                   o_.layout);
+  }
+  Status run(std::byte* scratch, ThreadPool* pool) override {
+    gemm_.run(o_.a_off.size(), o_.a, o_.a_off.data(), o_.lda, o_.b, o_.b_off.data(), o_.ldb, o_.c, o_.c_off.data(), o_.ldc,
+              scratch, *pool);
+    const auto total = static_cast<std::int64_t>(o_.c_off.size() * o_.m * o_.n);
+    if (bias_ != nullptr) add_bias_rows(o_.c, bias_, total / static_cast<std::int64_t>(o_.n), static_cast<std::int64_t>(o_.n));
+    run_epilogue(ep_, o_.c, total, isa_, pool);
+    return Status();
+  }
+
+ private:
+  GemmF32Batched gemm_;
+  BatchedOperands o_;
+  const float* bias_;
+  Epilogue ep_;
+  int threads_;
+  Isa isa_ = Isa::kScalar;
+};
+
+std::vector<std::int64_t> ints_attr(const Node& n, const char* name) {
+  const Attribute* a = n.find_attribute(name);
+  return a != nullptr ? a->ints : std::vector<std::int64_t>();
 }
 
 // ---- row-wise vector math ----------------------------------------------------------------------
@@ -226,9 +267,16 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_batched_matmul(const StepBinding&
   if (!f32(x) || !f32(w) || !f32(b.outputs[0])) return unsupported("not float32");
   if (x->rank() < 2 || w->rank() < 2) return unsupported("a rank-1 operand (matrix-vector product)");
   if (b.in_place) return unsupported("in place");
-  const Dims& da = x->dims();
-  const Dims& db = w->dims();
-  const Dims& dc = b.outputs[0]->dims();
+  const std::vector<std::int64_t> pa = ints_attr(*b.node, "sparsify.perm_a"), pb = ints_attr(*b.node, "sparsify.perm_b"),
+                                  py = ints_attr(*b.node, "sparsify.perm_y");
+  if ((!pa.empty() && pa.size() != x->rank()) || (!pb.empty() && pb.size() != w->rank()) ||
+      (!py.empty() && py.size() != b.outputs[0]->rank())) {
+    return unsupported("folded perm ranks do not match the operands");
+  }
+  const MatrixView va = input_view(x->dims(), pa), vb = input_view(w->dims(), pb), vc = output_view(b.outputs[0]->dims(), py);
+  const Dims& da = va.dims;
+  const Dims& db = vb.dims;
+  const Dims& dc = vc.dims;
   const auto m = static_cast<std::size_t>(da[da.size() - 2]), k = static_cast<std::size_t>(da[da.size() - 1]);
   const auto n = static_cast<std::size_t>(db[db.size() - 1]);
   if (static_cast<std::size_t>(db[db.size() - 2]) != k) return unsupported("inner dims differ: ", dims_to_string(da), " x ", dims_to_string(db));
@@ -244,15 +292,41 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_batched_matmul(const StepBinding&
       if (v != 1 && v != o) return unsupported("batch dims ", dims_to_string(*d), " do not broadcast to ", dims_to_string(dc));
     }
   }
+  BatchedOperands o;
+  o.m = m;
+  o.n = n;
+  o.k = k;
+  auto last = [](const MatrixView& v, std::size_t back) { return v.strides[v.strides.size() - back]; };
+  if (k > 1 && last(va, 1) != 1) return unsupported("A's rows are not contiguous (folded perm)");
+  o.lda = static_cast<std::size_t>(last(va, 2));
+  if (n == 1 || last(vb, 1) == 1) {
+    o.ldb = static_cast<std::size_t>(last(vb, 2));
+  } else if (last(vb, 2) == 1) {
+    o.b_transposed = true;
+    o.ldb = static_cast<std::size_t>(last(vb, 1));
+  } else {
+    return unsupported("B has no unit stride (folded perm)");
+  }
+  if (n > 1 && last(vc, 1) != 1) return unsupported("the output's rows are not contiguous (folded perm)");
+  o.ldc = static_cast<std::size_t>(last(vc, 2));
+  if (m == 1) o.lda = k, o.ldc = n;  // a single row: the row stride is never used
+  o.a = x->data<float>();
+  o.b = w->data<float>();
+  o.c = b.outputs[0]->data<float>();
+  o.a_off = batch_offsets(va, out_batch);
+  o.b_off = batch_offsets(vb, out_batch);
+  o.c_off = batch_offsets(vc, out_batch);
+  if (!pa.empty() || !pb.empty() || !py.empty()) {
+    o.layout = str_cat("; strided heads: lda ", o.lda, o.b_transposed ? ", B stored transposed, ldb " : ", ldb ", o.ldb, ", ldc ", o.ldc);
+  }
   const float* bias = nullptr;
   if (b.epilogue.matmul_bias) {
     const Tensor* t = b.inputs.size() > 2 ? b.inputs[2] : nullptr;
     if (!f32(t) || t->numel() != static_cast<std::int64_t>(n)) return unsupported("fused bias is not ", n, " float32 values");
+    if (!py.empty() && py.back() != static_cast<std::int64_t>(py.size()) - 1) return unsupported("bias with a folded output perm");
     bias = t->data<float>();
   }
-  auto step = std::make_unique<BatchedMatMulStep>(x->data<float>(), w->data<float>(), b.outputs[0]->data<float>(), m, n, k,
-                                                  batch_offsets(da, out_batch), batch_offsets(db, out_batch), bias,
-                                                  b.epilogue, b.threads);
+  auto step = std::make_unique<BatchedMatMulStep>(std::move(o), bias, b.epilogue, b.threads);
   SPARSIFY_RETURN_IF_ERROR(step->prepare(b.isa));
   return std::unique_ptr<StepKernel>(std::move(step));
 }

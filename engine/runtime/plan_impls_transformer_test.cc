@@ -141,6 +141,32 @@ TEST_CASE("f32_batched_matmul__kernels equals the reference MatMul") {
   }
 }
 
+TEST_CASE("f32_batched_matmul__kernels with folded Transposes (strided heads) equals the reference") {
+  struct Case {
+    Dims a, b;
+    std::vector<std::int64_t> pa, pb, py;
+  };
+  const Case cases[] = {
+      {{1, 128, 12, 64}, {1, 128, 12, 64}, {0, 2, 1, 3}, {0, 2, 3, 1}, {}},          // Q·K^T from [B,S,H,D]
+      {{2, 12, 128, 128}, {2, 128, 12, 64}, {}, {0, 2, 1, 3}, {0, 2, 1, 3}},         // P·V, heads written back
+      {{3, 5, 7}, {5, 7, 4}, {1, 0, 2}, {}, {1, 0, 2}},                               // odd sizes
+      {{2, 9, 3, 5}, {2, 9, 3, 5}, {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 2, 1, 3}},       // B transposed, Y permuted
+      {{1, 300, 2, 33}, {1, 300, 2, 33}, {0, 2, 1, 3}, {0, 2, 3, 1}, {}},            // K = 33 heads, N = 300
+  };
+  std::mt19937 rng(31);
+  for (const Options& o : all_options()) {
+    for (const Case& c : cases) {
+      const Tensor a = random_tensor(DType::kFloat32, c.a, rng), b = random_tensor(DType::kFloat32, c.b, rng);
+      std::vector<Attribute> attrs;
+      if (!c.pa.empty()) attrs.push_back(ints_attr("sparsify.perm_a", c.pa));
+      if (!c.pb.empty()) attrs.push_back(ints_attr("sparsify.perm_b", c.pb));
+      if (!c.py.empty()) attrs.push_back(ints_attr("sparsify.perm_y", c.py));
+      INFO("isa " << isa_name(o.isa) << " threads " << o.threads << " " << dims_to_string(c.a) << " x " << dims_to_string(c.b));
+      CHECK(run_both("MatMul", 17, attrs, {&a, &b}, {false, false}, make_f32_batched_matmul, o, 1e-5, 1e-5) <= 1.0);
+    }
+  }
+}
+
 TEST_CASE("f32_batched_matmul__kernels rejects vectors with a reason") {
   std::mt19937 rng(1);
   const Tensor a = random_tensor(DType::kFloat32, {4, 5}, rng), v = random_tensor(DType::kFloat32, {5}, rng);
@@ -218,6 +244,27 @@ TEST_CASE("f32_layer_norm__vmath equals the reference LayerNormalization") {
       constant[0] = false;
       CHECK(run_both("LayerNormalization", 17, {int_attr("axis", c.axis), float_attr("epsilon", 1e-5f)}, in, constant,
                      make_f32_layer_norm, o, 2e-5, 2e-5) <= 1.0);
+    }
+  }
+}
+
+TEST_CASE("f32 binary steps: general broadcasts (batched attention mask) equal the reference") {
+  struct Case {
+    Dims a, b;
+  };
+  const Case cases[] = {
+      {{16, 12, 8, 9}, {16, 1, 1, 9}}, {{2, 3, 1, 5}, {1, 3, 4, 1}}, {{3, 1, 7}, {5, 1}},
+      {{1, 1, 1, 9}, {4, 12, 8, 9}},   {{4, 300, 70}, {4, 1, 70}},  {{6, 1}, {1, 5}},
+  };
+  std::mt19937 rng(29);
+  for (const Options& o : all_options()) {
+    if (o.isa != Isa::kScalar) continue;  // ISA-free loops
+    for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+      for (const Case& c : cases) {
+        const Tensor a = random_tensor(DType::kFloat32, c.a, rng, 0.5f, 2.0f), b = random_tensor(DType::kFloat32, c.b, rng, 0.5f, 2.0f);
+        INFO(op << " " << dims_to_string(c.a) << " , " << dims_to_string(c.b) << " threads " << o.threads);
+        CHECK(run_both(op, 14, {}, {&a, &b}, {false, false}, make_f32_binary, o, 1e-7, 1e-6) <= 1.0);
+      }
     }
   }
 }
