@@ -17,7 +17,7 @@ constexpr std::size_t kMaxNc = 1024;  // columns of packed B per block (attentio
 }  // namespace
 
 Status GemmF32Batched::prepare(std::size_t m, std::size_t n, std::size_t k, bool b_transposed, Isa isa, int threads,
-                               const F32GemmKernel* kernel) {
+                               std::size_t batches, const F32GemmKernel* kernel) {
   if (m == 0 || n == 0 || k == 0) return invalid_argument("batched GEMM: empty product [", m, ", ", k, "] x [", k, ", ", n, "]");
   if (kernel != nullptr && kernel->isa > isa) {
     return unsupported("GEMM: kernel ", kernel->name, " needs ", isa_name(kernel->isa), ", allowed is ", isa_name(isa));
@@ -29,8 +29,10 @@ Status GemmF32Batched::prepare(std::size_t m, std::size_t n, std::size_t k, bool
   k_ = k;
   kc_ = blk.kc;
   nc_ = std::min(round_up(n, kernel_->nr), round_up(kMaxNc, kernel_->nr));
-  // Row blocks of up to 128 rows; smaller when a single product would leave threads idle.
-  const std::size_t want_blocks = static_cast<std::size_t>(std::max(1, threads));
+  // Row blocks of up to 128 rows; smaller only when there are too few products to give every
+  // thread two tasks (each row block packs B again).
+  const std::size_t tasks_wanted = 2 * static_cast<std::size_t>(std::max(1, threads));
+  const std::size_t want_blocks = ceil_div(tasks_wanted, std::max<std::size_t>(1, batches));
   mc_ = std::min(round_up(m, kernel_->mr), round_up(128, kernel_->mr));
   mc_ = std::min(mc_, std::max<std::size_t>(kernel_->mr, round_up(ceil_div(m, want_blocks), kernel_->mr)));
   b_transposed_ = b_transposed;

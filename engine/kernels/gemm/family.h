@@ -213,9 +213,10 @@ namespace sparsify::engine {
 class GemmF32Batched {
  public:
   /// Products of [m, k] x [k, n] (or [n, k] stored when b_transposed). `threads`: the pool size
-  /// run() will get (for the row-block size). `kernel` forces a table row (tests).
+  /// run() will get and `batches` the typical product count (for the row-block size). `kernel`
+  /// forces a table row (tests).
   Status prepare(std::size_t m, std::size_t n, std::size_t k, bool b_transposed, Isa isa, int threads,
-                 const F32GemmKernel* kernel = nullptr);
+                 std::size_t batches, const F32GemmKernel* kernel = nullptr);
 
   std::size_t scratch_bytes(int threads) const;
 
