@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engine/kernels/vmath/family.h"
 #include "engine/runtime/thread_pool.h"
 
 namespace sparsify::engine {
@@ -14,6 +15,11 @@ const std::vector<StepImplInfo>& all_step_impls() {
 #undef SPARSIFY_STEP_IMPL
   };
   return kImpls;
+}
+
+std::string epilogue_name(const Epilogue& rest, Isa isa) {
+  if (rest.act == FusedAct::kGelu) return select_f32_vmath(isa).gelu_name;
+  return rest.describe();
 }
 
 void run_epilogue(const Epilogue& rest, float* y, std::int64_t n, Isa isa, ThreadPool* pool) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/kernels/vmath/family.h"
 #include "engine/runtime/plan_impl.h"
 #include "engine/runtime/thread_pool.h"
 
@@ -60,7 +59,7 @@ class BinaryKernel final : public StepKernel {
       : a_(a), b_(b), y_(y), rows_(rows), cols_(cols), channels_(channels), f_(f), parallel_(parallel), ep_(ep), isa_(isa) {}
   std::string name() const override {
     if (ep_.act == FusedAct::kNone) return "";
-    return str_cat("+ ", ep_.act == FusedAct::kGelu ? select_f32_vmath(isa_).gelu_name : ep_.describe().c_str());
+    return str_cat("+ ", epilogue_name(ep_, isa_));
   }
   std::string decision() const override { return parallel_ ? "split across the pool" : ""; }
   Status run(std::byte*, ThreadPool* pool) override {
@@ -122,7 +121,7 @@ class GeneralBinaryKernel final : public StepKernel {
   }
   std::string name() const override {
     if (ep_.act == FusedAct::kNone) return "general broadcast";
-    return str_cat("general broadcast + ", ep_.act == FusedAct::kGelu ? select_f32_vmath(isa_).gelu_name : ep_.describe().c_str());
+    return str_cat("general broadcast + ", epilogue_name(ep_, isa_));
   }
   std::string decision() const override { return parallel_ ? str_cat(rows_, " rows split across the pool") : ""; }
   Status run(std::byte*, ThreadPool* pool) override {

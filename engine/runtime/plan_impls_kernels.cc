@@ -30,8 +30,8 @@ ActivationParams fusable(const Epilogue& ep, Epilogue* rest) {
   }
 }
 
-std::string with_rest(const char* name, const Epilogue& rest) {
-  return rest.empty() ? std::string(name) : str_cat(name, " + ", rest.describe());
+std::string with_rest(const char* name, const Epilogue& rest, Isa isa) {
+  return rest.empty() ? std::string(name) : str_cat(name, " + ", epilogue_name(rest, isa));
 }
 
 class ConvStep final : public StepKernel {
@@ -45,7 +45,7 @@ class ConvStep final : public StepKernel {
     x_ = x;
     y_ = y;
     n_ = static_cast<std::int64_t>(s.batch * s.out_channels * s.out_h() * s.out_w());
-    name_ = with_rest(conv_.name(), rest_);
+    name_ = with_rest(conv_.name(), rest_, isa);
     return Status();
   }
   std::size_t scratch_bytes() const override { return conv_.scratch_bytes(threads_); }
@@ -80,7 +80,7 @@ class GemmStep final : public StepKernel {
     threads_ = threads;
     x_ = x;
     y_ = y;
-    name_ = with_rest(gemm_.name(), rest_);
+    name_ = with_rest(gemm_.name(), rest_, isa);
     return Status();
   }
   std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }

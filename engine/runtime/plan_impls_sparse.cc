@@ -197,8 +197,8 @@ std::string zeros_str(const SparsityStats& st) {
   return buf;
 }
 
-std::string with_rest(const std::string& name, const Epilogue& rest) {
-  return rest.empty() ? name : str_cat(name, " + ", rest.describe());
+std::string with_rest(const std::string& name, const Epilogue& rest, Isa isa) {
+  return rest.empty() ? name : str_cat(name, " + ", epilogue_name(rest, isa));
 }
 
 bool is_f32(const Tensor* t) { return t != nullptr && t->dtype() == DType::kFloat32; }
@@ -328,7 +328,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
   const SparseVerdict v = decide_sparse(b.sparse, step->conv.name(), dense.name(), zeros_str(st), st.zeros(),
                                         est_sparse, est_dense, timer(step->conv), timer(dense));
   if (!v.sparse) return unsupported(v.text);
-  step->name_ = with_rest(step->conv.name(), step->rest);
+  step->name_ = with_rest(step->conv.name(), step->rest, b.isa);
   step->decision_ = v.text;
   return std::unique_ptr<StepKernel>(std::move(step));
 }
@@ -374,7 +374,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_spmm_const_right(const StepBindin
   const SparseVerdict v = decide_sparse(b.sparse, step->gemm.name(), dense.name(), zeros_str(st), st.zeros(),
                                         est_sparse, est_dense, timer(step->gemm), timer(dense));
   if (!v.sparse) return unsupported(v.text);
-  step->name_ = with_rest(str_cat(step->gemm.name(), " (W^T rows x X^T tiles)"), step->rest);
+  step->name_ = with_rest(str_cat(step->gemm.name(), " (W^T rows x X^T tiles)"), step->rest, b.isa);
   step->decision_ = v.text;
   return std::unique_ptr<StepKernel>(std::move(step));
 }

@@ -110,7 +110,7 @@ class BatchedMatMulStep final : public StepKernel {
       : o_(std::move(o)), bias_(bias), ep_(ep), threads_(threads) {}
   Status prepare(Isa isa) {
     isa_ = isa;
-    return gemm_.prepare(o_.m, o_.n, o_.k, o_.b_transposed, isa, threads_);
+    return gemm_.prepare(o_.m, o_.n, o_.k, o_.b_transposed, isa, threads_, o_.a_off.size());
   }
   std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
   std::string name() const override {
@@ -118,8 +118,7 @@ class BatchedMatMulStep final : public StepKernel {
     act.matmul_bias = false;
     std::string s = gemm_.name();
     if (bias_ != nullptr) s += " + bias";
-    if (act.act == FusedAct::kGelu) s += str_cat(" + ", select_f32_vmath(isa_).gelu_name);
-    else if (!act.empty()) s += str_cat(" + ", act.describe());
+    if (!act.empty()) s += str_cat(" + ", epilogue_name(act, isa_));
     return s;
   }
   std::string decision() const override {
