@@ -116,10 +116,18 @@ Status prepare_matmul(OpContext& ctx) {
 
 Status run_matmul(OpContext& ctx) {
   const MatMulPerms p = matmul_perms(ctx);
+  // Internal: a constant factor folded in by fuse_matmul_scale (Y = alpha * A x B).
+  const Attribute* alpha_attr = ctx.node().find_attribute("sparsify.alpha");
+  const double alpha = alpha_attr != nullptr ? alpha_attr->f : 1.0;
+  auto product = [&](const MatMulShape& s, const Tensor& a, const Tensor& b) {
+    std::vector<double> v = matmul_doubles(s, tensor_to_doubles(a), tensor_to_doubles(b));
+    if (alpha != 1.0) for (double& x : v) x *= alpha;
+    return v;
+  };
   if (p.a.empty() && p.b.empty() && p.y.empty()) {
     MatMulShape s;
     SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(1).dims(), &s));
-    return store_doubles(ctx.output(0), matmul_doubles(s, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(1))));
+    return store_doubles(ctx.output(0), product(s, ctx.input(0), ctx.input(1)));
   }
   // The plain product on transposed copies (the reference favours clarity over speed).
   auto permuted = [&](const Tensor& x, const std::vector<std::int64_t>& perm, Tensor* out) -> Status {
@@ -137,7 +145,7 @@ Status run_matmul(OpContext& ctx) {
   MatMulShape s;
   SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, a.dims(), b.dims(), &s));
   Tensor c(ctx.output(0).dtype(), s.out);
-  SPARSIFY_RETURN_IF_ERROR(store_doubles(c, matmul_doubles(s, tensor_to_doubles(a), tensor_to_doubles(b))));
+  SPARSIFY_RETURN_IF_ERROR(store_doubles(c, product(s, a, b)));
   if (p.y.empty()) {
     std::memcpy(ctx.output(0).raw_data(), c.raw_data(), c.nbytes());
     return Status();

@@ -3,6 +3,8 @@
 // step reads and writes the heads in place (attention: Q [0,2,1,3], K^T [0,2,3,1], V [0,2,1,3],
 // output [0,2,1,3]). Only layouts that step can address are folded: A and Y must keep their last
 // axis innermost (unit column stride); B may also be stored transposed (unit row stride).
+// Pass fuse_matmul_scale (also here): Div or Mul by a constant scalar after such a MatMul
+// (attention's 1/sqrt(d)) becomes its kAttrAlpha.
 #include "engine/ops/op_kernel.h"
 #include "engine/passes/pass.h"
 
@@ -66,6 +68,42 @@ Status pass_fold_transpose_matmul(PassState& state) {
     if (!folded.empty() && ++count <= 3) state.note("MatMul '", mm.name, "' absorbed the Transposes of", folded);
   }
   if (count > 3) state.note("... ", count, " MatMuls absorbed Transposes in all");
+  if (count > 0) remove_nodes(g, remove);
+  return Status();
+}
+
+Status pass_fuse_matmul_scale(PassState& state) {
+  Graph& g = state.graph;
+  const auto consumers = value_consumers(g);
+  std::vector<bool> remove(g.nodes.size(), false);
+  int count = 0;
+  for (std::size_t m = 0; m < g.nodes.size(); ++m) {
+    Node& mm = g.nodes[m];
+    if (mm.op_type != "MatMul" || mm.inputs.size() != 2 || mm.find_attribute(kAttrAlpha) != nullptr) continue;
+    if (constant_of(g, mm.inputs[0]) != nullptr || constant_of(g, mm.inputs[1]) != nullptr) continue;
+    if (mm.find_attribute(kAttrActivation) != nullptr || mm.find_attribute(kAttrMatMulBias) != nullptr) continue;
+    const ValueId y = mm.outputs[0];
+    const std::int32_t s = sole_consumer(g, consumers, y);
+    if (s < 0 || is_graph_output(g, y)) continue;
+    const Node& op = g.nodes[s];
+    if ((op.op_type != "Div" && op.op_type != "Mul") || op.inputs.size() != 2) continue;
+    const bool div = op.op_type == "Div";
+    if (div && op.inputs[0] != y) continue;  // c / y is not a scale
+    const ValueId c = op.inputs[0] == y ? op.inputs[1] : op.inputs[0];
+    const Tensor* t = constant_of(g, c);
+    if (t == nullptr || t->dtype() != DType::kFloat32 || t->numel() != 1) continue;
+    const float v = t->data<float>()[0];
+    if (div && v == 0.0f) continue;
+    Attribute a;
+    a.name = kAttrAlpha;
+    a.kind = Attribute::Kind::kFloat;
+    a.f = div ? 1.0f / v : v;
+    set_attribute(mm, a);
+    mm.outputs[0] = op.outputs[0];
+    remove[s] = true;
+    if (++count <= 3) state.note("MatMul '", mm.name, "' absorbed ", op.op_type, " '", op.name, "' (alpha ", a.f, ")");
+  }
+  if (count > 3) state.note("... ", count, " scales folded in all");
   if (count > 0) remove_nodes(g, remove);
   return Status();
 }

@@ -58,6 +58,8 @@ inline constexpr const char* kAttrMatMulBias = "sparsify.matmul_bias";
 inline constexpr const char* kAttrPermA = "sparsify.perm_a";
 inline constexpr const char* kAttrPermB = "sparsify.perm_b";
 inline constexpr const char* kAttrPermY = "sparsify.perm_y";
+/// kAttrAlpha: float, a constant factor folded into a MatMul of two activations (fuse_matmul_scale).
+inline constexpr const char* kAttrAlpha = "sparsify.alpha";
 
 #define SPARSIFY_PASS(name, required, description, fn) Status fn(PassState& state);
 #include "engine/passes/passes.def"

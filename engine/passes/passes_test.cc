@@ -199,7 +199,7 @@ TEST_CASE("fuse_gelu: after an Add of two activations (int8 models' bias Add); k
   CHECK(op_types(s2->graph).size() == 5);  // x has no producer to carry the epilogue
 }
 
-TEST_CASE("fold_transpose_matmul: attention's head Transposes fold into the two MatMuls") {
+TEST_CASE("fold_transpose_matmul + fuse_matmul_scale: attention's head Transposes and 1/sqrt(d) fold into the MatMuls") {
   ModelBuilder b(13);
   b.input("q", {2, 6, 3, 4});
   b.input("k", {2, 6, 3, 4});
@@ -214,7 +214,9 @@ TEST_CASE("fold_transpose_matmul: attention's head Transposes fold into the two 
   perm("tq", "q", "qt", {0, 2, 1, 3});
   perm("tk", "k", "kt", {0, 2, 3, 1});
   perm("tv", "v", "vt", {0, 2, 1, 3});
-  b.node("MatMul", "qk", {"qt", "kt"}, {"s"});
+  b.init("scale", {}, {2.0f});
+  b.node("MatMul", "qk", {"qt", "kt"}, {"s0"});
+  b.node("Div", "div", {"s0", "scale"}, {"s"});
   b.node("Softmax", "sm", {"s"}, {"p"});
   b.node("MatMul", "pv", {"p", "vt"}, {"o"});
   perm("to", "o", "y", {0, 2, 1, 3});
@@ -226,6 +228,7 @@ TEST_CASE("fold_transpose_matmul: attention's head Transposes fold into the two 
   REQUIRE(s.ok());
   CHECK(op_types(s->graph) == std::vector<std::string>{"MatMul", "Softmax", "MatMul"});
   CHECK(log_has(*s, "fold_transpose_matmul", "absorbed the Transposes of A B"));
+  CHECK(log_has(*s, "fuse_matmul_scale", "absorbed Div 'div' (alpha 0.5)"));
   CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({2, 6, 3, 4}, 7), random_tensor({2, 6, 3, 4}, 8),
                                             random_tensor({2, 6, 3, 4}, 9)}) < 1e-5);
 }

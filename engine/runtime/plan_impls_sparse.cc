@@ -248,7 +248,7 @@ class SparseGemmStep final : public StepKernel {
 }  // namespace
 
 Status gemm_operands(const StepBinding& b, GemmOperands* out) {
-  for (const char* folded : {"sparsify.perm_a", "sparsify.perm_b", "sparsify.perm_y"}) {
+  for (const char* folded : {"sparsify.perm_a", "sparsify.perm_b", "sparsify.perm_y", "sparsify.alpha"}) {
     if (b.node->find_attribute(folded) != nullptr) return unsupported("folded Transpose (", folded, ")");
   }
   const Tensor* x = b.inputs[0];

@@ -100,6 +100,7 @@ struct BatchedOperands {
   float* c = nullptr;
   std::size_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
   bool b_transposed = false;
+  float alpha = 1.0f;  // fuse_matmul_scale
   std::vector<std::size_t> a_off, b_off, c_off;
   std::string layout;  // "" or the folded layouts, for the plan dump
 };
@@ -110,7 +111,7 @@ class BatchedMatMulStep final : public StepKernel {
       : o_(std::move(o)), bias_(bias), ep_(ep), threads_(threads) {}
   Status prepare(Isa isa) {
     isa_ = isa;
-    return gemm_.prepare(o_.m, o_.n, o_.k, o_.b_transposed, isa, threads_, o_.a_off.size());
+    return gemm_.prepare(o_.m, o_.n, o_.k, o_.b_transposed, isa, threads_, o_.a_off.size(), nullptr, o_.alpha);
   }
   std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
   std::string name() const override {
@@ -309,14 +310,16 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_batched_matmul(const StepBinding&
   if (n > 1 && last(vc, 1) != 1) return unsupported("the output's rows are not contiguous (folded perm)");
   o.ldc = static_cast<std::size_t>(last(vc, 2));
   if (m == 1) o.lda = k, o.ldc = n;  // a single row: the row stride is never used
+  if (const Attribute* al = b.node->find_attribute("sparsify.alpha")) o.alpha = al->f;
   o.a = x->data<float>();
   o.b = w->data<float>();
   o.c = b.outputs[0]->data<float>();
   o.a_off = batch_offsets(va, out_batch);
   o.b_off = batch_offsets(vb, out_batch);
   o.c_off = batch_offsets(vc, out_batch);
+  if (o.alpha != 1.0f) o.layout = str_cat("; scaled by ", o.alpha);
   if (!pa.empty() || !pb.empty() || !py.empty()) {
-    o.layout = str_cat("; strided heads: lda ", o.lda, o.b_transposed ? ", B stored transposed, ldb " : ", ldb ", o.ldb, ", ldc ", o.ldc);
+    o.layout += str_cat("; strided heads: lda ", o.lda, o.b_transposed ? ", B stored transposed, ldb " : ", ldb ", o.ldb, ", ldc ", o.ldc);
   }
   const float* bias = nullptr;
   if (b.epilogue.matmul_bias) {

@@ -161,6 +161,7 @@ TEST_CASE("f32_batched_matmul__kernels with folded Transposes (strided heads) eq
       if (!c.pa.empty()) attrs.push_back(ints_attr("sparsify.perm_a", c.pa));
       if (!c.pb.empty()) attrs.push_back(ints_attr("sparsify.perm_b", c.pb));
       if (!c.py.empty()) attrs.push_back(ints_attr("sparsify.perm_y", c.py));
+      if (c.a.size() == 4) attrs.push_back(float_attr("sparsify.alpha", 0.125f));  // fuse_matmul_scale
       INFO("isa " << isa_name(o.isa) << " threads " << o.threads << " " << dims_to_string(c.a) << " x " << dims_to_string(c.b));
       CHECK(run_both("MatMul", 17, attrs, {&a, &b}, {false, false}, make_f32_batched_matmul, o, 1e-5, 1e-5) <= 1.0);
     }

@@ -3,7 +3,8 @@
 // Per task (one batch item, rows [m0, m0 + mc)), per N block of nc columns, per K block of kc:
 //   scratch_a: ceil(mc/MR) panels of kc x MR  (pack_a of A[m0:, k0:])
 //   scratch_b: ceil(nc/NR) panels of kc x NR  (pack_b of B[k0:, n0:], or pack_a of B^T[n0:, k0:])
-// then the micro-kernel over every MR x NR tile, accumulating across K blocks in C.
+// (scaled by alpha in place when alpha != 1), then the micro-kernel over every MR x NR tile,
+// accumulating across K blocks in C.
 #include <algorithm>
 
 #include "engine/kernels/gemm/family.h"
@@ -17,7 +18,7 @@ constexpr std::size_t kMaxNc = 1024;  // columns of packed B per block (attentio
 }  // namespace
 
 Status GemmF32Batched::prepare(std::size_t m, std::size_t n, std::size_t k, bool b_transposed, Isa isa, int threads,
-                               std::size_t batches, const F32GemmKernel* kernel) {
+                               std::size_t batches, const F32GemmKernel* kernel, float alpha) {
   if (m == 0 || n == 0 || k == 0) return invalid_argument("batched GEMM: empty product [", m, ", ", k, "] x [", k, ", ", n, "]");
   if (kernel != nullptr && kernel->isa > isa) {
     return unsupported("GEMM: kernel ", kernel->name, " needs ", isa_name(kernel->isa), ", allowed is ", isa_name(isa));
@@ -36,6 +37,7 @@ Status GemmF32Batched::prepare(std::size_t m, std::size_t n, std::size_t k, bool
   mc_ = std::min(round_up(m, kernel_->mr), round_up(128, kernel_->mr));
   mc_ = std::min(mc_, std::max<std::size_t>(kernel_->mr, round_up(ceil_div(m, want_blocks), kernel_->mr)));
   b_transposed_ = b_transposed;
+  alpha_ = alpha;
   return Status();
 }
 
@@ -72,6 +74,10 @@ void GemmF32Batched::run(std::size_t batches, const float* a, const std::size_t*
         if (b_transposed_) kr.pack_a(nc, kc, bb + n0 * ldb + k0, ldb, nr, sb);
         else kr.pack_b(kc, nc, bb + k0 * ldb + n0, ldb, nr, sb);
         kr.pack_a(mc, kc, ab + k0, lda, mr, sa);
+        if (alpha_ != 1.0f) {
+          const std::size_t packed = ceil_div(mc, mr) * mr * kc;
+          for (std::size_t i = 0; i < packed; ++i) sa[i] *= alpha_;
+        }
         F32GemmUkernelParams p;
         if (k0 != 0) p.flags = kGemmAccumulate;
         for (std::size_t i = 0; i < mc; i += mr) {

@@ -214,9 +214,9 @@ class GemmF32Batched {
  public:
   /// Products of [m, k] x [k, n] (or [n, k] stored when b_transposed). `threads`: the pool size
   /// run() will get and `batches` the typical product count (for the row-block size). `kernel`
-  /// forces a table row (tests).
+  /// forces a table row (tests). `alpha` scales every product (applied to the packed A block).
   Status prepare(std::size_t m, std::size_t n, std::size_t k, bool b_transposed, Isa isa, int threads,
-                 std::size_t batches, const F32GemmKernel* kernel = nullptr);
+                 std::size_t batches, const F32GemmKernel* kernel = nullptr, float alpha = 1.0f);
 
   std::size_t scratch_bytes(int threads) const;
 
@@ -234,6 +234,7 @@ class GemmF32Batched {
   const F32GemmKernel* kernel_ = nullptr;
   std::size_t m_ = 0, n_ = 0, k_ = 0, mc_ = 0, nc_ = 0, kc_ = 0;
   bool b_transposed_ = false;
+  float alpha_ = 1.0f;
 };
 
 }  // namespace sparsify::engine
