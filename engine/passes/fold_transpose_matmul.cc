@@ -11,9 +11,16 @@
 namespace sparsify::engine {
 namespace {
 
+// The Transpose's perm when it is an explicit, valid permutation; else empty (left alone).
 std::vector<std::int64_t> perm_of(const Node& t) {
   const Attribute* a = t.find_attribute("perm");
-  return a != nullptr ? a->ints : std::vector<std::int64_t>();
+  if (a == nullptr) return {};
+  std::vector<bool> seen(a->ints.size(), false);
+  for (std::int64_t v : a->ints) {
+    if (v < 0 || v >= static_cast<std::int64_t>(a->ints.size()) || seen[static_cast<std::size_t>(v)]) return {};
+    seen[static_cast<std::size_t>(v)] = true;
+  }
+  return a->ints;
 }
 
 void set_perm(Node& n, const char* name, std::vector<std::int64_t> perm) {

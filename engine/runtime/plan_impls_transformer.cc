@@ -269,9 +269,18 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_batched_matmul(const StepBinding&
   if (b.in_place) return unsupported("in place");
   const std::vector<std::int64_t> pa = ints_attr(*b.node, "sparsify.perm_a"), pb = ints_attr(*b.node, "sparsify.perm_b"),
                                   py = ints_attr(*b.node, "sparsify.perm_y");
-  if ((!pa.empty() && pa.size() != x->rank()) || (!pb.empty() && pb.size() != w->rank()) ||
-      (!py.empty() && py.size() != b.outputs[0]->rank())) {
-    return unsupported("folded perm ranks do not match the operands");
+  auto is_perm = [](const std::vector<std::int64_t>& p, std::size_t rank) {
+    if (p.empty()) return true;
+    if (p.size() != rank) return false;
+    std::vector<bool> seen(rank, false);
+    for (std::int64_t v : p) {
+      if (v < 0 || v >= static_cast<std::int64_t>(rank) || seen[static_cast<std::size_t>(v)]) return false;
+      seen[static_cast<std::size_t>(v)] = true;
+    }
+    return true;
+  };
+  if (!is_perm(pa, x->rank()) || !is_perm(pb, w->rank()) || !is_perm(py, b.outputs[0]->rank())) {
+    return unsupported("folded perms are not permutations of the operands' axes");
   }
   const MatrixView va = input_view(x->dims(), pa), vb = input_view(w->dims(), pb), vc = output_view(b.outputs[0]->dims(), py);
   const Dims& da = va.dims;

@@ -123,9 +123,13 @@ StatusOr<std::unique_ptr<StepKernel>> make_x_transpose(const StepBinding& b) {
   for (std::size_t i = rank; i-- > 1;) in_stride[i - 1] = in_stride[i] * x.dim(i);
   // Output axes (in output order) with their input strides; drop size-1 axes; merge neighbours.
   std::vector<Axis> axes;
+  std::vector<bool> seen(rank, false);
   for (std::size_t i = 0; i < rank; ++i) {
     const std::int64_t p = perm[i];
-    if (p < 0 || p >= static_cast<std::int64_t>(rank)) return unsupported("perm entry ", p, " out of range");
+    if (p < 0 || p >= static_cast<std::int64_t>(rank) || seen[static_cast<std::size_t>(p)]) {
+      return unsupported("perm entry ", p, " out of range or repeated");
+    }
+    seen[static_cast<std::size_t>(p)] = true;
     const std::int64_t size = x.dim(static_cast<std::size_t>(p));
     if (size == 1) continue;
     const std::int64_t st = in_stride[static_cast<std::size_t>(p)];
