@@ -74,8 +74,21 @@ class BinaryKernel final : public StepKernel {
   }
 
  private:
-  // Elements [e0, e1) of the [rows, cols] view.
+  // Elements [e0, e1) of the [rows, cols] view; an activation epilogue follows every chunk of
+  // kChunk elements while it is still in L1.
   void range(std::int64_t e0, std::int64_t e1) const {
+    if (ep_.act == FusedAct::kNone) {
+      compute(e0, e1);
+      return;
+    }
+    constexpr std::int64_t kChunk = 4096;
+    for (std::int64_t s = e0; s < e1; s += kChunk) {
+      const std::int64_t t = std::min(e1, s + kChunk);
+      compute(s, t);
+      apply_activation(ep_, y_ + s, t - s, isa_);
+    }
+  }
+  void compute(std::int64_t e0, std::int64_t e1) const {
     for (std::int64_t r = e0 / cols_; r * cols_ < e1; ++r) {
       const std::int64_t c0 = std::max<std::int64_t>(0, e0 - r * cols_), c1 = std::min(cols_, e1 - r * cols_);
       const std::int64_t rr = channels_ > 0 ? r % channels_ : r;
@@ -95,7 +108,6 @@ class BinaryKernel final : public StepKernel {
         for (std::int64_t c = c0; c < c1; ++c) py[c] = v;
       }
     }
-    if (ep_.act != FusedAct::kNone && e1 > e0) apply_activation(ep_, y_ + e0, e1 - e0, isa_);
   }
 
   Operand a_, b_;
