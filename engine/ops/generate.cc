@@ -20,8 +20,7 @@ Status prepare_range(OpContext& ctx) {
   const double d = delta->element_as_double(0);
   if (d == 0) return ctx.error("delta is 0");
   const double n = std::ceil((limit->element_as_double(0) - start->element_as_double(0)) / d);
-  // NaN or an absurd count (found by the loader fuzzer): converting it to int64 is undefined.
-  if (!(n < 9.0e15)) return ctx.error("element count ", n, " is not a finite size");
+  if (!std::isfinite(n) || std::fabs(n) > 9.0e18) return ctx.error("the length ceil((limit - start) / delta) = ", n, " is not a finite int64");
   ctx.set_output(0, start->dtype(), {std::max<std::int64_t>(0, static_cast<std::int64_t>(n))});
   return Status();
 }

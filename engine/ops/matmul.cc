@@ -1,5 +1,6 @@
 // Reference matrix products: MatMul (numpy batching), Gemm, MatMulInteger, QLinearMatMul.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "engine/ops/op_util.h"
@@ -72,21 +73,87 @@ T saturate_round(double v) {
   return saturate_cast<T>(std::nearbyint(v));  // round half to even
 }
 
+// Transposes folded into a MatMul by the fold_transpose_matmul pass (internal attributes, see
+// passes/pass.h): Y = transpose(transpose(A, perm_a) x transpose(B, perm_b), perm_y). Empty: none.
+struct MatMulPerms {
+  std::vector<std::int64_t> a, b, y;
+};
+
+MatMulPerms matmul_perms(const OpContext& ctx) {
+  return {ctx.attr_ints("sparsify.perm_a"), ctx.attr_ints("sparsify.perm_b"), ctx.attr_ints("sparsify.perm_y")};
+}
+
+Status permuted_dims(const OpContext& ctx, const Dims& d, const std::vector<std::int64_t>& perm, Dims* out) {
+  if (perm.empty()) {
+    *out = d;
+    return Status();
+  }
+  if (perm.size() != d.size()) return ctx.error("folded perm has ", perm.size(), " entries for rank ", d.size());
+  out->clear();
+  std::vector<bool> seen(d.size(), false);
+  for (std::int64_t p : perm) {
+    if (p < 0 || p >= static_cast<std::int64_t>(d.size()) || seen[static_cast<std::size_t>(p)]) return ctx.error("folded perm is not a permutation");
+    seen[static_cast<std::size_t>(p)] = true;
+    out->push_back(d[static_cast<std::size_t>(p)]);
+  }
+  return Status();
+}
+
 }  // namespace
 
 Status prepare_matmul(OpContext& ctx) {
+  const MatMulPerms p = matmul_perms(ctx);
+  Dims a, b, y;
+  SPARSIFY_RETURN_IF_ERROR(permuted_dims(ctx, ctx.input(0).dims(), p.a, &a));
+  SPARSIFY_RETURN_IF_ERROR(permuted_dims(ctx, ctx.input(1).dims(), p.b, &b));
   MatMulShape s;
-  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(1).dims(), &s));
+  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, a, b, &s));
   if (ctx.input(0).dtype() != ctx.input(1).dtype()) return ctx.error("operand types differ");
-  ctx.set_output(0, ctx.input(0).dtype(), s.out);
+  SPARSIFY_RETURN_IF_ERROR(permuted_dims(ctx, s.out, p.y, &y));
+  ctx.set_output(0, ctx.input(0).dtype(), y);
   return Status();
 }
 
 Status run_matmul(OpContext& ctx) {
+  const MatMulPerms p = matmul_perms(ctx);
+  // Internal: a constant factor folded in by fuse_matmul_scale (Y = alpha * A x B).
+  const Attribute* alpha_attr = ctx.node().find_attribute("sparsify.alpha");
+  const double alpha = alpha_attr != nullptr ? alpha_attr->f : 1.0;
+  auto product = [&](const MatMulShape& s, const Tensor& a, const Tensor& b) {
+    std::vector<double> v = matmul_doubles(s, tensor_to_doubles(a), tensor_to_doubles(b));
+    if (alpha != 1.0) for (double& x : v) x *= alpha;
+    return v;
+  };
+  if (p.a.empty() && p.b.empty() && p.y.empty()) {
+    MatMulShape s;
+    SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(1).dims(), &s));
+    return store_doubles(ctx.output(0), product(s, ctx.input(0), ctx.input(1)));
+  }
+  // The plain product on transposed copies (the reference favours clarity over speed).
+  auto permuted = [&](const Tensor& x, const std::vector<std::int64_t>& perm, Tensor* out) -> Status {
+    Dims d;
+    SPARSIFY_RETURN_IF_ERROR(permuted_dims(ctx, x.dims(), perm, &d));
+    *out = Tensor(x.dtype(), d);
+    permute_copy(x, x.dims(), perm.empty() ? std::vector<std::int64_t>() : perm, *out);
+    return Status();
+  };
+  Tensor a, b;
+  if (p.a.empty()) a = ctx.input(0);
+  else SPARSIFY_RETURN_IF_ERROR(permuted(ctx.input(0), p.a, &a));
+  if (p.b.empty()) b = ctx.input(1);
+  else SPARSIFY_RETURN_IF_ERROR(permuted(ctx.input(1), p.b, &b));
   MatMulShape s;
-  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(1).dims(), &s));
-  return store_doubles(ctx.output(0), matmul_doubles(s, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(1))));
+  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, a.dims(), b.dims(), &s));
+  Tensor c(ctx.output(0).dtype(), s.out);
+  SPARSIFY_RETURN_IF_ERROR(store_doubles(c, product(s, a, b)));
+  if (p.y.empty()) {
+    std::memcpy(ctx.output(0).raw_data(), c.raw_data(), c.nbytes());
+    return Status();
+  }
+  permute_copy(c, c.dims(), p.y, ctx.output(0));
+  return Status();
 }
+
 
 Status prepare_gemm(OpContext& ctx) {
   const Dims& a = ctx.input(0).dims();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/kernels/vmath/family.h"
 #include "engine/passes/pass.h"
 
 namespace sparsify::engine {
@@ -17,13 +18,14 @@ const char* fused_act_name(FusedAct act) {
     case FusedAct::kSigmoid: return "Sigmoid";
     case FusedAct::kTanh: return "Tanh";
     case FusedAct::kHardSigmoid: return "HardSigmoid";
+    case FusedAct::kGelu: return "Gelu";
   }
   return "none";
 }
 
 FusedAct fused_act_from_op(const std::string& op_type) {
   for (FusedAct a : {FusedAct::kRelu, FusedAct::kClip, FusedAct::kLeakyRelu, FusedAct::kSigmoid,
-                       FusedAct::kTanh, FusedAct::kHardSigmoid}) {
+                       FusedAct::kTanh, FusedAct::kHardSigmoid, FusedAct::kGelu}) {
     if (op_type == fused_act_name(a)) return a;
   }
   return FusedAct::kNone;
@@ -74,11 +76,25 @@ void apply_activation(const Epilogue& ep, float* y, std::int64_t n) {
     case FusedAct::kHardSigmoid:
       for (std::int64_t i = 0; i < n; ++i) y[i] = std::min(1.0f, std::max(0.0f, ep.alpha * y[i] + ep.beta));
       return;
+    case FusedAct::kGelu:
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double v = y[i];
+        y[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v * 0.70710678118654752440)));
+      }
+      return;
   }
 }
 
 void add_residual(float* y, const float* r, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] += r[i];
+}
+
+void apply_activation(const Epilogue& ep, float* y, std::int64_t n, Isa isa) {
+  if (ep.act == FusedAct::kGelu) {
+    if (n > 0) select_f32_vmath(isa).gelu(y, y, static_cast<std::size_t>(n));
+    return;
+  }
+  apply_activation(ep, y, n);
 }
 
 void add_bias_rows(float* y, const float* bias, std::int64_t rows, std::int64_t cols) {

@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/base/cpu_info.h"
 #include "engine/graph/graph.h"
 
 namespace sparsify::engine {
 
-/// Activations the fusion passes fold (one per node). Kernels take the clamp-like ones as their
+/// Activations the fusion passes fold (one per node; kGelu: the exact erf GELU, from fuse_gelu). Kernels take the clamp-like ones as their
 /// ActivationParams (kernels/common.h); the plan applies the rest after the kernel.
-enum class FusedAct : std::uint8_t { kNone, kRelu, kClip, kLeakyRelu, kSigmoid, kTanh, kHardSigmoid };
+enum class FusedAct : std::uint8_t { kNone, kRelu, kClip, kLeakyRelu, kSigmoid, kTanh, kHardSigmoid, kGelu };
 
 /// ops.def name of an activation ("Relu"), "none" for kNone.
 const char* fused_act_name(FusedAct act);
@@ -42,6 +43,8 @@ Epilogue read_epilogue(const Node& node);
 void apply_activation(const Epilogue& ep, float* y, std::int64_t n);
 /// y[i] += r[i] for n floats. Pure.
 void add_residual(float* y, const float* r, std::int64_t n);
+/// As above with the vectorized kernels `isa` allows where there are some (Gelu: engine/kernels/vmath).
+void apply_activation(const Epilogue& ep, float* y, std::int64_t n, Isa isa);
 /// y[r, c] += bias[c] for `rows` rows of `cols` floats. Pure.
 void add_bias_rows(float* y, const float* bias, std::int64_t rows, std::int64_t cols);
 

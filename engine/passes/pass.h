@@ -56,6 +56,13 @@ inline constexpr const char* kAttrMatMulBias = "sparsify.matmul_bias";
 /// kAttrResidual: int 1 when Conv's input 3 (kConvResidualInput) is a skip connection added to the
 /// output before the activation (pass fuse_residual).
 inline constexpr const char* kAttrResidual = "sparsify.residual";
+/// kAttrPermA / kAttrPermB / kAttrPermY: ints, Transposes folded into a MatMul (fold_transpose_matmul):
+/// Y = transpose(transpose(A, perm_a) x transpose(B, perm_b), perm_y); the reference MatMul honours them.
+inline constexpr const char* kAttrPermA = "sparsify.perm_a";
+inline constexpr const char* kAttrPermB = "sparsify.perm_b";
+inline constexpr const char* kAttrPermY = "sparsify.perm_y";
+/// kAttrAlpha: float, a constant factor folded into a MatMul of two activations (fuse_matmul_scale).
+inline constexpr const char* kAttrAlpha = "sparsify.alpha";
 
 #define SPARSIFY_PASS(name, required, description, fn) Status fn(PassState& state);
 #include "engine/passes/passes.def"

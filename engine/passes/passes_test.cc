@@ -143,6 +143,97 @@ TEST_CASE("MatMul + Add(bias) + Relu becomes one MatMul with a bias and Relu epi
   CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({2, 5, 16}, 3)}) < 1e-5);
 }
 
+// The exported exact GELU after `x`: (x * (1 + erf(x / sqrt(2)))) * 0.5.
+void add_gelu(ModelBuilder& b, const std::string& x, const std::string& y) {
+  b.init("sqrt2", {}, {1.41421356f});
+  b.init("one", {}, {1.0f});
+  b.init("half", {}, {0.5f});
+  b.node("Div", "g_div", {x, "sqrt2"}, {"g_d"});
+  b.node("Erf", "g_erf", {"g_d"}, {"g_e"});
+  b.node("Add", "g_add", {"g_e", "one"}, {"g_a"});
+  b.node("Mul", "g_mul1", {x, "g_a"}, {"g_m"});
+  b.node("Mul", "g_mul2", {"g_m", "half"}, {y});
+}
+
+TEST_CASE("fuse_gelu: MatMul + bias + exact GELU becomes one MatMul with a Gelu epilogue") {
+  ModelBuilder b;
+  b.input("x", {2, 5, 16});
+  b.init("w", {16, 40});
+  b.init("bias", {40});
+  b.node("MatMul", "mm", {"x", "w"}, {"m"});
+  b.node("Add", "add", {"bias", "m"}, {"a"});
+  add_gelu(b, "a", "y");
+  b.output("y");
+  auto g = import_onnx_bytes(b.bytes(), ".", "gelu");
+  REQUIRE(g.ok());
+  auto s = run_passes(*g, {Tensor::shape_only(DType::kFloat32, {2, 5, 16})}, true, true);
+  REQUIRE(s.ok());
+  REQUIRE(op_types(s->graph) == std::vector<std::string>{"MatMul"});
+  CHECK(read_epilogue(s->graph.nodes[0]).act == FusedAct::kGelu);
+  CHECK(log_has(*s, "fuse_gelu", "absorbed the GELU"));
+  CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({2, 5, 16}, 3, -4, 4)}) < 1e-5);
+}
+
+TEST_CASE("fuse_gelu: after an Add of two activations (int8 models' bias Add); kept after a graph input") {
+  ModelBuilder b;
+  b.input("x", {5, 7000});
+  b.input("z", {5, 7000});
+  b.node("Add", "add", {"x", "z"}, {"a"});
+  add_gelu(b, "a", "y");
+  b.output("y");
+  auto g = import_onnx_bytes(b.bytes(), ".", "gelu_add");
+  REQUIRE(g.ok());
+  auto s = run_passes(*g, {Tensor::shape_only(DType::kFloat32, {5, 7000}), Tensor::shape_only(DType::kFloat32, {5, 7000})}, true, true);
+  REQUIRE(s.ok());
+  REQUIRE(op_types(s->graph) == std::vector<std::string>{"Add"});
+  CHECK(read_epilogue(s->graph.nodes[0]).act == FusedAct::kGelu);
+  CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({5, 7000}, 5, -4, 4), random_tensor({5, 7000}, 6, -4, 4)}) < 1e-5);
+
+  ModelBuilder c;
+  c.input("x", {3, 7});
+  add_gelu(c, "x", "y");
+  c.output("y");
+  auto g2 = import_onnx_bytes(c.bytes(), ".", "gelu_input");
+  REQUIRE(g2.ok());
+  auto s2 = run_passes(*g2, {Tensor::shape_only(DType::kFloat32, {3, 7})}, true, true);
+  REQUIRE(s2.ok());
+  CHECK(op_types(s2->graph).size() == 5);  // x has no producer to carry the epilogue
+}
+
+TEST_CASE("fold_transpose_matmul + fuse_matmul_scale: attention's head Transposes and 1/sqrt(d) fold into the MatMuls") {
+  ModelBuilder b(13);
+  b.input("q", {2, 6, 3, 4});
+  b.input("k", {2, 6, 3, 4});
+  b.input("v", {2, 6, 3, 4});
+  auto perm = [&](const char* name, const char* in, const char* out, std::vector<std::int64_t> p) {
+    onnx::NodeProto* n = b.node("Transpose", name, {in}, {out});
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("perm");
+    a->set_type(onnx::AttributeProto::INTS);
+    for (std::int64_t x : p) a->add_ints(x);
+  };
+  perm("tq", "q", "qt", {0, 2, 1, 3});
+  perm("tk", "k", "kt", {0, 2, 3, 1});
+  perm("tv", "v", "vt", {0, 2, 1, 3});
+  b.init("scale", {}, {2.0f});
+  b.node("MatMul", "qk", {"qt", "kt"}, {"s0"});
+  b.node("Div", "div", {"s0", "scale"}, {"s"});
+  b.node("Softmax", "sm", {"s"}, {"p"});
+  b.node("MatMul", "pv", {"p", "vt"}, {"o"});
+  perm("to", "o", "y", {0, 2, 1, 3});
+  b.output("y");
+  auto g = import_onnx_bytes(b.bytes(), ".", "attention");
+  REQUIRE(g.ok());
+  const Tensor desc = Tensor::shape_only(DType::kFloat32, {2, 6, 3, 4});
+  auto s = run_passes(*g, {desc, desc, desc}, true, true);
+  REQUIRE(s.ok());
+  CHECK(op_types(s->graph) == std::vector<std::string>{"MatMul", "Softmax", "MatMul"});
+  CHECK(log_has(*s, "fold_transpose_matmul", "absorbed the Transposes of A B"));
+  CHECK(log_has(*s, "fuse_matmul_scale", "absorbed Div 'div' (alpha 0.5)"));
+  CHECK(max_diff_vs_unoptimized(b.bytes(), {random_tensor({2, 6, 3, 4}, 7), random_tensor({2, 6, 3, 4}, 8),
+                                            random_tensor({2, 6, 3, 4}, 9)}) < 1e-5);
+}
+
 TEST_CASE("an Add that is not per-channel stays, with the reason logged") {
   ModelBuilder b;
   b.input("x", {1, 3, 4, 4});

@@ -52,6 +52,12 @@ class StepKernel {
   virtual Status run(std::byte* scratch, ThreadPool* pool) = 0;
 };
 
+/// Applies the activation part of `rest` (an epilogue a kernel could not fuse) to n floats in place,
+/// with the vector kernels `isa` allows, split across `pool` when large. For run().
+void run_epilogue(const Epilogue& rest, float* y, std::int64_t n, Isa isa, ThreadPool* pool);
+/// What run_epilogue runs, for kernel names: "" (nothing), "f32_gelu__avx512", "sigmoid", ...
+std::string epilogue_name(const Epilogue& rest, Isa isa);
+
 /// A factory: a bound kernel, or `unsupported` with the reason it does not apply (kept for the
 /// plan dump as a rejected alternative).
 using StepFactory = StatusOr<std::unique_ptr<StepKernel>> (*)(const StepBinding& binding);

@@ -30,8 +30,8 @@ ActivationParams fusable(const Epilogue& ep, Epilogue* rest) {
   }
 }
 
-std::string with_rest(const char* name, const Epilogue& rest) {
-  return rest.empty() ? std::string(name) : str_cat(name, " + ", rest.describe());
+std::string with_rest(const char* name, const Epilogue& rest, Isa isa) {
+  return rest.empty() ? std::string(name) : str_cat(name, " + ", epilogue_name(rest, isa));
 }
 
 // y = clamp(y + r, lo, hi) over [0, n), in pool-sized chunks when large.
@@ -55,10 +55,11 @@ class ConvStep final : public StepKernel {
     post_ = act;
     SPARSIFY_RETURN_IF_ERROR(conv_.prepare(s, w, b, residual != nullptr ? ActivationParams::none() : act, isa));
     threads_ = threads;
+    isa_ = isa;
     x_ = x;
     y_ = y;
     n_ = static_cast<std::int64_t>(s.batch * s.out_channels * s.out_h() * s.out_w());
-    name_ = with_rest(conv_.name(), rest_);
+    name_ = with_rest(conv_.name(), rest_, isa);
     if (residual != nullptr) name_ = str_cat(name_, " + residual add", act.is_identity() ? "" : "+clamp", " (separate pass)");
     return Status();
   }
@@ -67,7 +68,7 @@ class ConvStep final : public StepKernel {
   Status run(std::byte* scratch, ThreadPool* pool) override {
     conv_.run(x_, y_, scratch, *pool);
     if (residual_ != nullptr) add_residual_clamp(y_, residual_, n_, post_.lo(), post_.hi(), *pool);
-    apply_activation(rest_, y_, n_);
+    run_epilogue(rest_, y_, n_, isa_, pool);
     return Status();
   }
 
@@ -75,6 +76,7 @@ class ConvStep final : public StepKernel {
   Conv2dF32 conv_;
   Epilogue rest_;
   ActivationParams post_;
+  Isa isa_ = Isa::kScalar;
   int threads_ = 1;
   const float* x_ = nullptr;
   const float* residual_ = nullptr;
@@ -89,26 +91,28 @@ class GemmStep final : public StepKernel {
                  const Epilogue& ep, Isa isa, int threads, const float* x, float* y) {
     const ActivationParams act = fusable(ep, &rest_);
     SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(k, n, w, w_t, bias, act, isa, m));
+    isa_ = isa;
     m_ = m;
     k_ = k;
     n_ = n;
     threads_ = threads;
     x_ = x;
     y_ = y;
-    name_ = with_rest(gemm_.name(), rest_);
+    name_ = with_rest(gemm_.name(), rest_, isa);
     return Status();
   }
   std::size_t scratch_bytes() const override { return gemm_.scratch_bytes(threads_); }
   std::string name() const override { return name_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     gemm_.run(m_, x_, k_, y_, n_, scratch, *pool);
-    apply_activation(rest_, y_, static_cast<std::int64_t>(m_ * n_));
+    run_epilogue(rest_, y_, static_cast<std::int64_t>(m_ * n_), isa_, pool);
     return Status();
   }
 
  private:
   GemmF32ConstRight gemm_;
   Epilogue rest_;
+  Isa isa_ = Isa::kScalar;
   std::size_t m_ = 0, k_ = 0, n_ = 0;
   int threads_ = 1;
   const float* x_ = nullptr;

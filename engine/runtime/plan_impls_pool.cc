@@ -1,5 +1,5 @@
-// Runtime fp32 implementations of pooling and softmax steps; window geometry comes from the same
-// helper the reference ops use (ops/window.h), computed once at build.
+// Runtime fp32 implementations of pooling steps; window geometry comes from the same helper the
+// reference ops use (ops/window.h), computed once at build. (Softmax: plan_impls_transformer.cc.)
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -170,32 +170,6 @@ class GlobalAvgPoolKernel final : public StepKernel {
   std::int64_t planes_, size_;
 };
 
-class SoftmaxKernel final : public StepKernel {
- public:
-  SoftmaxKernel(const float* x, float* y, std::int64_t rows, std::int64_t cols) : x_(x), y_(y), rows_(rows), cols_(cols) {}
-  Status run(std::byte*, ThreadPool*) override {
-    for (std::int64_t r = 0; r < rows_; ++r) {
-      const float* x = x_ + r * cols_;
-      float* y = y_ + r * cols_;
-      float m = -std::numeric_limits<float>::infinity();
-      for (std::int64_t c = 0; c < cols_; ++c) m = std::max(m, x[c]);
-      double s = 0;
-      for (std::int64_t c = 0; c < cols_; ++c) {
-        y[c] = std::exp(x[c] - m);
-        s += y[c];
-      }
-      const float inv = static_cast<float>(1.0 / s);
-      for (std::int64_t c = 0; c < cols_; ++c) y[c] *= inv;
-    }
-    return Status();
-  }
-
- private:
-  const float* x_;
-  float* y_;
-  std::int64_t rows_, cols_;
-};
-
 }  // namespace
 
 StatusOr<std::unique_ptr<StepKernel>> make_f32_max_pool2d_rows(const StepBinding& b) {
@@ -238,25 +212,5 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_global_avg_pool(const StepBinding
   return std::unique_ptr<StepKernel>(new GlobalAvgPoolKernel(x.data<float>(), b.outputs[0]->data<float>(), planes, x.numel() / planes));
 }
 
-StatusOr<std::unique_ptr<StepKernel>> make_f32_softmax(const StepBinding& b) {
-  if (!f32_io(b)) return unsupported("not float32");
-  const Tensor& x = *b.inputs[0];
-  const auto rank = static_cast<std::int64_t>(x.rank());
-  if (rank == 0 || x.numel() == 0) return unsupported("empty or scalar input");
-  const bool coerce = b.opset < 13;
-  const Attribute* a = b.node->find_attribute("axis");
-  std::int64_t axis = a != nullptr ? a->i : (coerce ? 1 : -1);
-  if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank) return unsupported("axis out of range");
-  std::int64_t cols = 1;
-  if (coerce) {
-    for (std::int64_t i = axis; i < rank; ++i) cols *= x.dim(i);
-  } else {
-    if (axis != rank - 1) return unsupported("axis ", axis, " is not the last of rank ", rank);
-    cols = x.dim(rank - 1);
-  }
-  if (cols == 0) return unsupported("empty axis");
-  return std::unique_ptr<StepKernel>(new SoftmaxKernel(x.data<float>(), b.outputs[0]->data<float>(), x.numel() / cols, cols));
-}
 
 }  // namespace sparsify::engine

@@ -197,8 +197,8 @@ std::string zeros_str(const SparsityStats& st) {
   return buf;
 }
 
-std::string with_rest(const std::string& name, const Epilogue& rest) {
-  return rest.empty() ? name : str_cat(name, " + ", rest.describe());
+std::string with_rest(const std::string& name, const Epilogue& rest, Isa isa) {
+  return rest.empty() ? name : str_cat(name, " + ", epilogue_name(rest, isa));
 }
 
 bool is_f32(const Tensor* t) { return t != nullptr && t->dtype() == DType::kFloat32; }
@@ -207,6 +207,7 @@ class SparseConvStep final : public StepKernel {
  public:
   SparseConv2dF32 conv;
   Epilogue rest;
+  Isa isa = Isa::kScalar;
   int threads = 1;
   const float* x = nullptr;
   const float* residual = nullptr;  // fused skip connection (added in the kernel before the clamp)
@@ -219,7 +220,7 @@ class SparseConvStep final : public StepKernel {
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     conv.run(x, y, scratch, *pool, residual);
-    apply_activation(rest, y, n);
+    run_epilogue(rest, y, n, isa, pool);
     return Status();
   }
 };
@@ -228,6 +229,7 @@ class SparseGemmStep final : public StepKernel {
  public:
   SpmmF32ConstRight gemm;
   Epilogue rest;
+  Isa isa = Isa::kScalar;
   std::size_t m = 0, k = 0, n = 0;
   int threads = 1;
   const float* x = nullptr;
@@ -239,7 +241,7 @@ class SparseGemmStep final : public StepKernel {
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
     gemm.run(m, x, k, y, n, scratch, *pool);
-    apply_activation(rest, y, static_cast<std::int64_t>(m * n));
+    run_epilogue(rest, y, static_cast<std::int64_t>(m * n), isa, pool);
     return Status();
   }
 };
@@ -247,6 +249,9 @@ class SparseGemmStep final : public StepKernel {
 }  // namespace
 
 Status gemm_operands(const StepBinding& b, GemmOperands* out) {
+  for (const char* folded : {"sparsify.perm_a", "sparsify.perm_b", "sparsify.perm_y", "sparsify.alpha"}) {
+    if (b.node->find_attribute(folded) != nullptr) return unsupported("folded Transpose (", folded, ")");
+  }
   const Tensor* x = b.inputs[0];
   const Tensor* w = b.inputs[1];
   const Tensor* bias = nullptr;
@@ -300,6 +305,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
   const SparsityStats st = f32_sparsity(m, k, w->data<float>());
   auto step = std::make_unique<SparseConvStep>();
   const ActivationParams act = split_epilogue(b.epilogue, &step->rest);
+  step->isa = b.isa;
   const float* bias_data = bias != nullptr ? bias->data<float>() : nullptr;
   SPARSIFY_RETURN_IF_ERROR(step->conv.prepare(s, w->data<float>(), bias_data, act, b.isa));
   step->threads = b.threads;
@@ -328,7 +334,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_sparse_conv2d(const StepBinding& 
   const SparseVerdict v = decide_sparse(b.sparse, step->conv.name(), dense.name(), zeros_str(st), st.zeros(),
                                         est_sparse, est_dense, timer(step->conv), timer(dense));
   if (!v.sparse) return unsupported(v.text);
-  step->name_ = with_rest(step->conv.name(), step->rest);
+  step->name_ = with_rest(step->conv.name(), step->rest, b.isa);
   if (step->residual != nullptr) step->name_ += " + residual (in the kernel)";
   step->decision_ = v.text;
   return std::unique_ptr<StepKernel>(std::move(step));
@@ -350,6 +356,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_spmm_const_right(const StepBindin
   const SparsityStats st = f32_sparsity(w_t ? n : k, w_t ? k : n, w->data<float>());
   auto step = std::make_unique<SparseGemmStep>();
   const ActivationParams act = split_epilogue(b.epilogue, &step->rest);
+  step->isa = b.isa;
   const float* bias_data = bias != nullptr ? bias->data<float>() : nullptr;
   SPARSIFY_RETURN_IF_ERROR(step->gemm.prepare(k, n, w->data<float>(), w_t, bias_data, act, b.isa, m));
   step->m = m;
@@ -374,7 +381,7 @@ StatusOr<std::unique_ptr<StepKernel>> make_f32_spmm_const_right(const StepBindin
   const SparseVerdict v = decide_sparse(b.sparse, step->gemm.name(), dense.name(), zeros_str(st), st.zeros(),
                                         est_sparse, est_dense, timer(step->gemm), timer(dense));
   if (!v.sparse) return unsupported(v.text);
-  step->name_ = with_rest(str_cat(step->gemm.name(), " (W^T rows x X^T tiles)"), step->rest);
+  step->name_ = with_rest(str_cat(step->gemm.name(), " (W^T rows x X^T tiles)"), step->rest, b.isa);
   step->decision_ = v.text;
   return std::unique_ptr<StepKernel>(std::move(step));
 }

@@ -202,3 +202,39 @@ class GemmF32ConstRight {
 };
 
 }  // namespace sparsify::engine
+
+namespace sparsify::engine {
+
+/// C_i = A_i · B_i for a batch of products whose operands are both read at run time (attention's
+/// Q·K^T and P·V). Both operands are packed per task into scratch, in the micro-kernel's panel
+/// formats (a transposed B, stored [N, K], is packed by pack_a with mr = NR: same layout).
+/// Tasks are (batch, MC-row block) pairs split across the pool. prepare() fixes kernel and tiling;
+/// run() is allocation-free.
+class GemmF32Batched {
+ public:
+  /// Products of [m, k] x [k, n] (or [n, k] stored when b_transposed). `threads`: the pool size
+  /// run() will get and `batches` the typical product count (for the row-block size). `kernel`
+  /// forces a table row (tests). `alpha` scales every product (applied to the packed A block).
+  Status prepare(std::size_t m, std::size_t n, std::size_t k, bool b_transposed, Isa isa, int threads,
+                 std::size_t batches, const F32GemmKernel* kernel = nullptr, float alpha = 1.0f);
+
+  std::size_t scratch_bytes(int threads) const;
+
+  /// For i < batches: C + c_off[i] (row stride ldc) = A + a_off[i] (row-major, row stride lda) ·
+  /// B + b_off[i] (row stride ldb). Offsets in floats. `scratch`: scratch_bytes(pool.threads()).
+  void run(std::size_t batches, const float* a, const std::size_t* a_off, std::size_t lda, const float* b,
+           const std::size_t* b_off, std::size_t ldb, float* c, const std::size_t* c_off, std::size_t ldc,
+           void* scratch, ThreadPool& pool) const;
+
+  const F32GemmKernel& kernel() const { return *kernel_; }
+  const char* name() const { return kernel_->name; }
+
+ private:
+  std::size_t thread_floats() const;
+  const F32GemmKernel* kernel_ = nullptr;
+  std::size_t m_ = 0, n_ = 0, k_ = 0, mc_ = 0, nc_ = 0, kc_ = 0;
+  bool b_transposed_ = false;
+  float alpha_ = 1.0f;
+};
+
+}  // namespace sparsify::engine

@@ -1,5 +1,6 @@
 // Google Benchmark for the fp32 GEMM rows: conv-shaped (constant left) and MatMul-shaped
-// (constant right) problems from ResNet-50 and BERT-base, batch 1, 1 and 2 threads.
+// (constant right) problems from ResNet-50 and BERT-base, and BERT's batched attention products
+// (both operands packed per run), batch 1, 1 and 2 threads.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -66,6 +67,42 @@ void args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(bench_gemm)->Apply(args)->Unit(benchmark::kMicrosecond);
+
+// Batched products of two run-time operands: BERT-base attention at sequence 128, 12 heads
+// (Q·K^T with K stored [S, D] per head, i.e. B transposed; P·V), batch 1.
+void bench_batched(benchmark::State& state) {
+  const bool qk = state.range(0) == 0;
+  const F32GemmKernel& row = f32_gemm_kernels()[static_cast<std::size_t>(state.range(1))];
+  const int threads = static_cast<int>(state.range(2));
+  if (row.isa > cpu_info().best_isa()) {
+    state.SkipWithError("ISA not supported here");
+    return;
+  }
+  const std::size_t heads = 12, m = 128, n = qk ? 128 : 64, k = qk ? 64 : 128;
+  std::vector<float> a(heads * m * k, 0.5f), b(heads * k * n, 0.25f), c(heads * m * n);
+  std::vector<std::size_t> ao(heads), bo(heads), co(heads);
+  for (std::size_t h = 0; h < heads; ++h) {
+    ao[h] = h * m * k;
+    bo[h] = h * k * n;
+    co[h] = h * m * n;
+  }
+  ThreadPool pool(threads);
+  GemmF32Batched g;
+  if (!g.prepare(m, n, k, /*b_transposed=*/qk, row.isa, threads, heads, &row).ok()) return;
+  std::vector<unsigned char> scratch(g.scratch_bytes(threads) + 64);
+  void* sp = scratch.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch.data()) % 64) % 64;
+  for (auto _ : state) g.run(heads, a.data(), ao.data(), k, b.data(), bo.data(), qk ? k : n, c.data(), co.data(), n, sp, pool);
+  state.SetLabel(std::string(qk ? "bert_attn_qk^T_12x128" : "bert_attn_pv_12x128") + " " + row.name);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(heads * m * n * k), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void batched_args(benchmark::internal::Benchmark* b) {
+  for (int shape : {0, 1})
+    for (std::size_t r = 0; r < f32_gemm_kernels().size(); ++r)
+      for (int t : {1, 2}) b->Args({shape, static_cast<std::int64_t>(r), t});
+}
+
+BENCHMARK(bench_batched)->Apply(batched_args)->Unit(benchmark::kMicrosecond);
 
 // The fixed cost every threaded kernel pays: one parallel_for of `threads` empty tasks.
 void bench_parallel_for_overhead(benchmark::State& state) {

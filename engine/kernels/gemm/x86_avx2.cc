@@ -84,6 +84,8 @@ void ukernel(std::size_t mr, std::size_t nr, std::size_t kc, const float* a, con
   }
 }
 
+#include "engine/kernels/gemm/pack_a_ymm.inl"
+
 }  // namespace
 
 void f32_gemm_minmax_6x16__avx2(std::size_t mr, std::size_t nr, std::size_t kc, const float* a, const float* b,
@@ -93,16 +95,7 @@ void f32_gemm_minmax_6x16__avx2(std::size_t mr, std::size_t nr, std::size_t kc, 
 
 void f32_gemm_pack_a__avx2(std::size_t mc, std::size_t kc, const float* a, std::size_t lda, std::size_t mr,
                            float* packed) {
-  for (std::size_t m0 = 0; m0 < mc; m0 += mr) {
-    const std::size_t rows = mc - m0 < mr ? mc - m0 : mr;
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* src = a + (m0 + r) * lda;
-      for (std::size_t k = 0; k < kc; ++k) packed[k * mr + r] = src[k];
-    }
-    for (std::size_t r = rows; r < mr; ++r)
-      for (std::size_t k = 0; k < kc; ++k) packed[k * mr + r] = 0.0f;
-    packed += kc * mr;
-  }
+  pack_a_ymm(mc, kc, a, lda, mr, packed);
 }
 
 void f32_gemm_pack_b__avx2(std::size_t kc, std::size_t nc, const float* b, std::size_t ldb, std::size_t nr,
