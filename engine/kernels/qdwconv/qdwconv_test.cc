@@ -14,6 +14,7 @@
 
 #include "engine/kernels/conv/conv_cases.h"
 #include "engine/kernels/qdwconv/family.h"
+#include "engine/kernels/qgemm/test_params.h"
 #include "engine/runtime/thread_pool.h"
 
 namespace sparsify::engine {
@@ -31,36 +32,14 @@ constexpr Case kCases[] = {
     {96, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1}, {3, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1},    {9, 3, 3, 3, 3, 1, 1, 0, 0, 0, 0},
 };
 
-struct Variant {
-  bool per_channel, weights_u8, output_u8, nonzero_w_zero, relu;
-};
+using Variant = testing::QParamsVariant;
 constexpr Variant kVariants[] = {
     {true, false, true, false, false}, {false, false, true, false, true}, {true, false, true, true, true},
     {false, true, true, true, false},  {true, false, false, false, false}, {true, true, false, true, false},
 };
 
 QGemmParams make_params(const Variant& v, std::size_t channels, std::mt19937& rng, std::vector<std::int32_t>* bias) {
-  QGemmParams p;
-  std::uniform_int_distribution<int> zp(0, 255), szp(-20, 20), bd(-5000, 5000);
-  p.a_zero_point = zp(rng);
-  const std::size_t nc = v.per_channel ? channels : 1;
-  p.w_zero_points.assign(nc, 0);
-  p.w_scales.assign(nc, 0.0f);
-  for (std::size_t i = 0; i < nc; ++i) {
-    p.w_zero_points[i] = v.weights_u8 ? (v.nonzero_w_zero ? zp(rng) : 128) : (v.nonzero_w_zero ? szp(rng) : 0);
-    p.w_scales[i] = 0.002f + 0.001f * static_cast<float>(i % 7);
-  }
-  p.weights_u8 = v.weights_u8;
-  bias->resize(channels);
-  for (auto& b : *bias) b = bd(rng);
-  p.bias = bias->data();
-  p.output_u8 = v.output_u8;
-  p.a_scale = 0.05f;
-  p.y_scale = 0.2f + 0.05f * static_cast<float>(channels % 3);
-  p.y_zero_point = v.relu ? 100 : zp(rng);
-  p.y_min = v.relu ? p.y_zero_point : 0;
-  p.y_max = v.relu ? 230 : 255;
-  return p;
+  return testing::random_qparams(v, channels, rng, bias, 0.2f, 230);
 }
 
 struct Aligned {
