@@ -277,10 +277,7 @@ void QSpmmU8S8ConstRight::run(std::size_t m, const std::uint8_t* x, std::size_t 
       const std::size_t r1 = std::min(bounds[chunk + 1], r0 + kRowBlock);
       rows_.run_rows(r0, r1, mc, tile, ct, nr);
       if (u8) {
-        for (std::size_t i = 0; i < mc; ++i) {
-          std::uint8_t* dst = static_cast<std::uint8_t*>(c) + (m0 + i) * ldc;
-          for (std::size_t r = r0; r < r1; ++r) dst[r] = ct[(r - r0) * nr + i];
-        }
+        rows_.kernel().transpose_u8(r1 - r0, mc, ct, nr, static_cast<std::uint8_t*>(c) + m0 * ldc + r0, ldc);
       } else {
         const std::int32_t* ct32 = reinterpret_cast<const std::int32_t*>(ct);
         for (std::size_t i = 0; i < mc; ++i) {

@@ -45,6 +45,13 @@ using QSpmmUkernelFn = void (*)(std::size_t rows, std::size_t nr, const std::uin
                                 const std::int32_t* weights, const std::int32_t* offsets, const std::uint8_t* b,
                                 void* c, std::size_t ldc, const QGemmUkernelParams& p);
 
+/// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (u8).
+using QTransposeU8Fn = void (*)(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                std::uint8_t* dst, std::size_t ldd);
+void u8_transpose__scalar(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+void u8_transpose__avx2(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+void u8_transpose__avx512vnni(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+
 /// One row of kernels.inc: the micro-kernel and the qgemm packers of its ISA (pack_b makes the
 /// c4 tile from a row-major [K, n] block; pack_a from row-major [n, K] rows, i.e. X^T).
 struct QSpmmKernel {
@@ -54,9 +61,10 @@ struct QSpmmKernel {
   QSpmmUkernelFn ukernel;
   QPackAFn pack_a;
   QPackBFn pack_b;
+  QTransposeU8Fn transpose_u8;
 };
 
-#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b)                                                           \
+#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b, transpose)                                                         \
   void name(std::size_t, std::size_t, const std::uint32_t*, const std::int32_t*, const std::int32_t*,          \
             const std::uint8_t*, void*, std::size_t, const QGemmUkernelParams&);
 #include "engine/kernels/qspmm/kernels.inc"

@@ -172,6 +172,24 @@ TEST_CASE("qspmm: every row, constant-right (MatMul), transposed or not, bit-exa
   }
 }
 
+TEST_CASE("qspmm: every row's u8 transpose equals the plain one (16x16 blocks and ragged edges)") {
+  const Isa isa = allowed_isa();
+  std::mt19937 rng(14);
+  for (const auto& row : qspmm_kernels()) {
+    if (row.isa > isa) continue;
+    for (std::size_t rows : {std::size_t(1), std::size_t(15), std::size_t(16), std::size_t(37), std::size_t(256)})
+      for (std::size_t cols : {std::size_t(1), std::size_t(16), std::size_t(21), std::size_t(64)}) {
+        INFO(row.name << " rows=" << rows << " cols=" << cols);
+        const std::size_t lds = cols + 3, ldd = rows + 5;
+        const auto src = random_u8(rows * lds, rng);
+        std::vector<std::uint8_t> got(cols * ldd, 7), want(cols * ldd, 7);
+        row.transpose_u8(rows, cols, src.data(), lds, got.data(), ldd);
+        u8_transpose__scalar(rows, cols, src.data(), lds, want.data(), ldd);
+        CHECK(got == want);
+      }
+  }
+}
+
 TEST_CASE("qspmm: sparse QConv2d bit-exact vs the dense QConv2d; block4 over input channels picks tap-major K") {
   const Isa isa = allowed_isa();
   std::mt19937 rng(13);

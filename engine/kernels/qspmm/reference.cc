@@ -39,4 +39,10 @@ void qu8s8_spmm_1x8c4__scalar(std::size_t rows, std::size_t nr, const std::uint3
   }
 }
 
+void u8_transpose__scalar(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                          std::uint8_t* dst, std::size_t ldd) {
+  for (std::size_t c = 0; c < cols; ++c)
+    for (std::size_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+}
+
 }  // namespace sparsify::engine

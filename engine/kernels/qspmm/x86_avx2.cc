@@ -14,6 +14,8 @@
 namespace sparsify::engine {
 namespace {
 
+#include "engine/kernels/qspmm/transpose_x86.inc"
+
 template <int NV>
 void spmm(std::size_t rows, std::size_t nr, const std::uint32_t* row_blocks, const std::int32_t* weights,
           const std::int32_t* offsets, const std::uint8_t* b, void* c, std::size_t ldc, const QGemmUkernelParams& p) {
@@ -67,6 +69,11 @@ void qu8s8_spmm_1x16c4__avx2(std::size_t rows, std::size_t nr, const std::uint32
                              const std::int32_t* weights, const std::int32_t* offsets, const std::uint8_t* b, void* c,
                              std::size_t ldc, const QGemmUkernelParams& p) {
   spmm<2>(rows, nr, row_blocks, weights, offsets, b, c, ldc, p);
+}
+
+void u8_transpose__avx2(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                         std::uint8_t* dst, std::size_t ldd) {
+  transpose_u8(rows, cols, src, lds, dst, ldd);
 }
 
 }  // namespace sparsify::engine
