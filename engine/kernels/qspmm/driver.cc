@@ -252,9 +252,26 @@ Status QSpmmU8S8ConstRight::prepare(std::size_t k, std::size_t n, const void* w,
                       : rows_.prepare(n, k, w, 1, n, nullptr, p, row, isa);
 }
 
+void dequantize_u8_rows(std::size_t rows, std::size_t cols, const std::uint8_t* q, std::size_t ldq,
+                        const QDequantizeOut& d, std::size_t j0, float* y, std::size_t ldy) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::uint8_t* qi = q + i * ldq;
+    float* yi = y + i * ldy;
+    if (d.bias == nullptr) {
+      for (std::size_t j = 0; j < cols; ++j) yi[j] = static_cast<float>(std::int32_t(qi[j]) - d.zero) * d.scale;
+    } else {
+      const float* b = d.bias + j0;
+      for (std::size_t j = 0; j < cols; ++j) yi[j] = static_cast<float>(std::int32_t(qi[j]) - d.zero) * d.scale + b[j];
+    }
+  }
+}
+
+// Per thread: the X^T tile, the [rows, NR] output tile (int32 at most), and the transposed u8
+// tile [NR, rows] that the dequantizing form reads.
 std::size_t QSpmmU8S8ConstRight::thread_bytes() const {
   const std::size_t nr = rows_.kernel().nr;
-  return round_up(rows_.k4() * 4 * nr, kKernelAlignment) + round_up(kRowBlock * nr * 4, kKernelAlignment);
+  return round_up(rows_.k4() * 4 * nr, kKernelAlignment) + round_up(kRowBlock * nr * 4, kKernelAlignment) +
+         round_up(kRowBlock * nr, kKernelAlignment);
 }
 
 std::size_t QSpmmU8S8ConstRight::scratch_bytes(int threads) const {
@@ -262,7 +279,7 @@ std::size_t QSpmmU8S8ConstRight::scratch_bytes(int threads) const {
 }
 
 void QSpmmU8S8ConstRight::run(std::size_t m, const std::uint8_t* x, std::size_t ldx, void* c, std::size_t ldc,
-                              void* scratch, ThreadPool& pool) const {
+                              void* scratch, ThreadPool& pool, const QDequantizeOut* dq) const {
   if (m == 0) return;
   const std::size_t nr = rows_.kernel().nr, tiles = ceil_div(m, nr);
   const bool u8 = rows_.output_u8();
@@ -274,11 +291,15 @@ void QSpmmU8S8ConstRight::run(std::size_t m, const std::uint8_t* x, std::size_t 
     const std::size_t m0 = t * nr, mc = std::min(nr, m - m0);
     std::uint8_t* tile = static_cast<std::uint8_t*>(scratch) + thread_bytes() * static_cast<std::size_t>(thread);
     std::uint8_t* ct = tile + round_up(rows_.k4() * 4 * nr, kKernelAlignment);
+    std::uint8_t* tt = ct + round_up(kRowBlock * nr * 4, kKernelAlignment);
     rows_.kernel().pack_a(mc, rows_.k(), x + m0 * ldx, ldx, nr, tile);  // c4 tile of X^T
     for (std::size_t r0 = bounds[chunk]; r0 < bounds[chunk + 1]; r0 += kRowBlock) {
       const std::size_t r1 = std::min(bounds[chunk + 1], r0 + kRowBlock);
       rows_.run_rows(r0, r1, mc, tile, ct, nr);
-      if (u8) {
+      if (u8 && dq != nullptr) {
+        rows_.kernel().transpose_u8(r1 - r0, mc, ct, nr, tt, r1 - r0);
+        dequantize_u8_rows(mc, r1 - r0, tt, r1 - r0, *dq, r0, static_cast<float*>(c) + m0 * ldc + r0, ldc);
+      } else if (u8) {
         rows_.kernel().transpose_u8(r1 - r0, mc, ct, nr, static_cast<std::uint8_t*>(c) + m0 * ldc + r0, ldc);
       } else {
         const std::int32_t* ct32 = reinterpret_cast<const std::int32_t*>(ct);

@@ -132,6 +132,18 @@ class QSpmmU8S8ConstLeft {
   SparseQRows rows_;
 };
 
+/// The float output of a fused QLinearMatMul -> DequantizeLinear [-> bias Add]:
+/// y[i, j] = float(q[i, j] - zero) * scale [+ bias[j]], q the u8 product (QLinearMatMulDequantize).
+struct QDequantizeOut {
+  float scale = 1;
+  std::int32_t zero = 0;
+  const float* bias = nullptr;  // [columns] or null
+};
+/// y[i * ldy + j] = float(q[i * ldq + j] - d.zero) * d.scale (+ d.bias[j0 + j]) for i < rows, j < cols;
+/// separate multiply and add (no FMA contraction), as DequantizeLinear then Add round. Pure.
+void dequantize_u8_rows(std::size_t rows, std::size_t cols, const std::uint8_t* q, std::size_t ldq,
+                        const QDequantizeOut& d, std::size_t j0, float* y, std::size_t ldy);
+
 /// C[M,N] = X[M,K] x W[K,N] quantized, W constant and sparse (QLinearMatMul / MatMulInteger):
 /// NR rows of X are packed as the c4 tile of X^T, the sparse W^T rows run on it into a
 /// [rows, NR] tile, transposed back into C.
@@ -140,8 +152,9 @@ class QSpmmU8S8ConstRight {
   Status prepare(std::size_t k, std::size_t n, const void* w, bool w_transposed, const QGemmParams& p, Isa isa,
                  std::size_t m_hint, const QSpmmKernel* kernel = nullptr);
   std::size_t scratch_bytes(int threads) const;
+  /// With `dq` (u8 output only), C is float32 [m, ldc]: the u8 results dequantized (+ bias) per tile.
   void run(std::size_t m, const std::uint8_t* x, std::size_t ldx, void* c, std::size_t ldc, void* scratch,
-           ThreadPool& pool) const;
+           ThreadPool& pool, const QDequantizeOut* dq = nullptr) const;
   const char* name() const { return rows_.kernel().name; }
   const SparseQRows& rows() const { return rows_; }
 
