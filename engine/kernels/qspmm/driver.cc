@@ -283,7 +283,11 @@ void QSpmmU8S8ConstRight::run(std::size_t m, const std::uint8_t* x, std::size_t 
   if (m == 0) return;
   const std::size_t nr = rows_.kernel().nr, tiles = ceil_div(m, nr);
   const bool u8 = rows_.output_u8();
-  const int chunks = row_chunks(tiles, pool.threads());
+  // As in the constant-left driver, whole tiles go to the threads whenever they divide evenly or
+  // are plenty: splitting rows packs every X^T tile once per chunk and halves each kernel call
+  // (BERT-base, m = 128, 2 threads: 768x768 43 -> 33 us, 3072 -> 768 178 -> 144 us).
+  const auto nt = static_cast<std::size_t>(std::max(1, pool.threads()));
+  const int chunks = tiles % nt != 0 && tiles < 2 * nt ? row_chunks(tiles, pool.threads()) : 1;
   std::size_t bounds[ThreadPool::kMaxThreads + 1];
   rows_.balance(chunks, bounds);
   pool.parallel_for(static_cast<std::int64_t>(tiles) * chunks, [&](std::int64_t task, int thread) {
