@@ -266,12 +266,10 @@ void dequantize_u8_rows(std::size_t rows, std::size_t cols, const std::uint8_t* 
   }
 }
 
-// Per thread: the X^T tile, the [rows, NR] output tile (int32 at most), and the transposed u8
-// tile [NR, rows] that the dequantizing form reads.
+// Per thread: the X^T tile and the [rows, NR] output tile (int32 at most).
 std::size_t QSpmmU8S8ConstRight::thread_bytes() const {
   const std::size_t nr = rows_.kernel().nr;
-  return round_up(rows_.k4() * 4 * nr, kKernelAlignment) + round_up(kRowBlock * nr * 4, kKernelAlignment) +
-         round_up(kRowBlock * nr, kKernelAlignment);
+  return round_up(rows_.k4() * 4 * nr, kKernelAlignment) + round_up(kRowBlock * nr * 4, kKernelAlignment);
 }
 
 std::size_t QSpmmU8S8ConstRight::scratch_bytes(int threads) const {
@@ -295,14 +293,12 @@ void QSpmmU8S8ConstRight::run(std::size_t m, const std::uint8_t* x, std::size_t 
     const std::size_t m0 = t * nr, mc = std::min(nr, m - m0);
     std::uint8_t* tile = static_cast<std::uint8_t*>(scratch) + thread_bytes() * static_cast<std::size_t>(thread);
     std::uint8_t* ct = tile + round_up(rows_.k4() * 4 * nr, kKernelAlignment);
-    std::uint8_t* tt = ct + round_up(kRowBlock * nr * 4, kKernelAlignment);
     rows_.kernel().pack_a(mc, rows_.k(), x + m0 * ldx, ldx, nr, tile);  // c4 tile of X^T
     for (std::size_t r0 = bounds[chunk]; r0 < bounds[chunk + 1]; r0 += kRowBlock) {
       const std::size_t r1 = std::min(bounds[chunk + 1], r0 + kRowBlock);
       rows_.run_rows(r0, r1, mc, tile, ct, nr);
       if (u8 && dq != nullptr) {
-        rows_.kernel().transpose_u8(r1 - r0, mc, ct, nr, tt, r1 - r0);
-        dequantize_u8_rows(mc, r1 - r0, tt, r1 - r0, *dq, r0, static_cast<float*>(c) + m0 * ldc + r0, ldc);
+        rows_.kernel().transpose_dequant(r1 - r0, mc, ct, nr, *dq, r0, static_cast<float*>(c) + m0 * ldc + r0, ldc);
       } else if (u8) {
         rows_.kernel().transpose_u8(r1 - r0, mc, ct, nr, static_cast<std::uint8_t*>(c) + m0 * ldc + r0, ldc);
       } else {

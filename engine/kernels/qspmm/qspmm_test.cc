@@ -172,7 +172,7 @@ TEST_CASE("qspmm: every row, constant-right (MatMul), transposed or not, bit-exa
   }
 }
 
-TEST_CASE("qspmm: every row's u8 transpose equals the plain one (16x16 blocks and ragged edges)") {
+TEST_CASE("qspmm: every row's u8 transpose and dequantizing transpose equal the plain ones (16x16 blocks, ragged edges)") {
   const Isa isa = allowed_isa();
   std::mt19937 rng(14);
   for (const auto& row : qspmm_kernels()) {
@@ -186,6 +186,19 @@ TEST_CASE("qspmm: every row's u8 transpose equals the plain one (16x16 blocks an
         row.transpose_u8(rows, cols, src.data(), lds, got.data(), ldd);
         u8_transpose__scalar(rows, cols, src.data(), lds, want.data(), ldd);
         CHECK(got == want);
+        // Dequantizing form, with and without bias (offset j0 = 3 into it): bit for bit.
+        std::vector<float> bias(rows + 3);
+        for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = 0.37f * static_cast<float>(i) - 5.1f;
+        for (bool with_bias : {false, true}) {
+          QDequantizeOut d;
+          d.scale = 0.0731f;
+          d.zero = 133;
+          d.bias = with_bias ? bias.data() : nullptr;
+          std::vector<float> fg(cols * ldd, 7.0f), fw(cols * ldd, 7.0f);
+          row.transpose_dequant(rows, cols, src.data(), lds, d, 3, fg.data(), ldd);
+          u8_transpose_dequant__scalar(rows, cols, src.data(), lds, d, 3, fw.data(), ldd);
+          CHECK(std::memcmp(fg.data(), fw.data(), fg.size() * sizeof(float)) == 0);
+        }
       }
   }
 }

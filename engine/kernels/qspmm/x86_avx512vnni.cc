@@ -98,4 +98,15 @@ void u8_transpose__avx512vnni(std::size_t rows, std::size_t cols, const std::uin
   transpose_u8(rows, cols, src, lds, dst, ldd);
 }
 
+void u8_transpose_dequant__avx512vnni(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                      const QDequantizeOut& d, std::size_t j0, float* dst, std::size_t ldd) {
+  transpose_dequant_u8(rows, cols, src, lds, d, j0, dst, ldd,
+                       [](__m128i q, const QDequantizeOut& dq, const float* bias, float* y) {
+                         const __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(q), _mm512_set1_epi32(dq.zero));
+                         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(dq.scale));
+                         if (bias != nullptr) f = _mm512_add_ps(f, _mm512_loadu_ps(bias));
+                         _mm512_storeu_ps(y, f);
+                       });
+}
+
 }  // namespace sparsify::engine
