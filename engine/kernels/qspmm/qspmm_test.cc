@@ -172,6 +172,36 @@ TEST_CASE("qspmm: every row, constant-right (MatMul), transposed or not, bit-exa
   }
 }
 
+TEST_CASE("qspmm: constant-right BERT-like shapes with the default row choice (K-aware; whole tiles per thread)") {
+  const Isa isa = allowed_isa();
+  std::mt19937 rng(15);
+  struct Case {
+    std::size_t m, k, n;
+  };
+  // m = 128 tokens: K 768 takes 1x64 (2 tiles), K 3072 1x32 (4 tiles): whole tiles per thread;
+  // m = 100 (2 tiles of 64, the second short) and 150 (3 tiles: rows split); n past one row block.
+  for (const Case c : {Case{128, 768, 40}, Case{128, 3072, 24}, Case{100, 768, 300}, Case{150, 512, 33}})
+    for (const Variant& v : {kVariants[0], kVariants[2]})
+      for (int threads : {1, 2}) {
+        INFO("m=" << c.m << " k=" << c.k << " n=" << c.n << " u8out=" << v.output_u8 << " threads=" << threads);
+        std::vector<std::int32_t> bias;
+        const QGemmParams p = make_params(v, c.n, rng, &bias);
+        const auto w = make_weights(c.n, c.k, c.k, 1, p, 0.9, true, rng);
+        const auto x = random_u8(c.m * c.k, rng);
+        const std::size_t elem = v.output_u8 ? 1 : 4;
+        QSpmmU8S8ConstRight s;
+        REQUIRE(s.prepare(c.k, c.n, w.data(), true, p, isa, c.m).ok());
+        QGemmU8S8ConstRight d;
+        REQUIRE(d.prepare(c.k, c.n, w.data(), true, p, isa).ok());
+        ThreadPool pool(threads);
+        std::vector<unsigned char> s1, s2;
+        std::vector<std::uint8_t> got(c.m * c.n * elem, 7), dense(c.m * c.n * elem, 9);
+        s.run(c.m, x.data(), c.k, got.data(), c.n, aligned(s1, s.scratch_bytes(threads)), pool);
+        d.run(c.m, x.data(), c.k, dense.data(), c.n, aligned(s2, d.scratch_bytes(threads)), pool);
+        CHECK(got == dense);
+      }
+}
+
 TEST_CASE("qspmm: every row's u8 transpose and dequantizing transpose equal the plain ones (16x16 blocks, ragged edges)") {
   const Isa isa = allowed_isa();
   std::mt19937 rng(14);
