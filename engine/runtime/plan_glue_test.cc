@@ -540,14 +540,17 @@ TEST_CASE("fuse_qmatmul_dequant: QLinearMatMul + DequantizeLinear [+ bias Add] r
   CHECK(dump.find("-> f32 dequantized + bias") != std::string::npos);
 }
 
-TEST_CASE("QdqAdd is internal: a model that names it is rejected at import") {
-  ModelBuilder b;
-  b.input("a", {2}, onnx::TensorProto::UINT8);
-  b.node("QdqAdd", "x", {"a", "", "", "a"}, {"y"});
-  b.output("y");
-  auto g = import_onnx_bytes(b.bytes(), ".", "internal");
-  REQUIRE(!g.ok());
-  CHECK(g.status().code() == StatusCode::kUnsupported);
+TEST_CASE("QdqAdd and QLinearMatMulDequantize are internal: a model that names them is rejected at import") {
+  for (const char* op : {"QdqAdd", "QLinearMatMulDequantize"}) {
+    ModelBuilder b;
+    b.input("a", {2}, onnx::TensorProto::UINT8);
+    b.node(op, "x", {"a", "a", "a", "a", "a", "a", "a", "a"}, {"y"});
+    b.output("y");
+    auto g = import_onnx_bytes(b.bytes(), ".", "internal");
+    INFO(op);
+    REQUIRE(!g.ok());
+    CHECK(g.status().code() == StatusCode::kUnsupported);
+  }
 }
 
 }  // namespace
