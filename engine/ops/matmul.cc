@@ -248,6 +248,50 @@ Status run_qlinear_matmul(OpContext& ctx) {
   });
 }
 
+// QLinearMatMulDequantize (internal, made by pass fuse_qmatmul_dequant; never in a model file):
+//   inputs  QLinearMatMul's 8 (a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp), bias (float32, optional)
+//   output  Y float32 = float(q - y_zp) * float(y_scale) [+ bias[j] along the last axis]
+// where q is QLinearMatMul's 8-bit output: each step rounds exactly as the QLinearMatMul,
+// DequantizeLinear and Add nodes it replaces, so the fusion is exact.
+Status prepare_qlinear_matmul_dequantize(OpContext& ctx) {
+  MatMulShape s;
+  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(3).dims(), &s));
+  if (ctx.has_input(8)) {
+    const Tensor& bias = ctx.input(8);
+    if (bias.dtype() != DType::kFloat32 || s.out.empty() || bias.numel() != s.out.back()) {
+      return ctx.error("bias ", bias.describe(), " is not float32 over the last axis of ", dims_to_string(s.out));
+    }
+  }
+  ctx.set_output(0, DType::kFloat32, s.out);
+  return Status();
+}
+
+Status run_qlinear_matmul_dequantize(OpContext& ctx) {
+  MatMulShape s;
+  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(3).dims(), &s));
+  for (std::size_t i : {1, 2, 4, 5, 6, 7}) {
+    if (ctx.input(i).numel() != 1) return ctx.unsupported_error("per-axis scales or zero points are not supported");
+  }
+  const auto acc = matmul_doubles(s, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(3)),
+                                  ctx.input(2).element_as_double(0), ctx.input(5).element_as_double(0));
+  const double scale = ctx.input(1).element_as_double(0) * ctx.input(4).element_as_double(0) / ctx.input(6).element_as_double(0);
+  const double yz = ctx.input(7).element_as_double(0);
+  const float ys = static_cast<float>(ctx.input(6).element_as_double(0));
+  const float* bias = ctx.has_input(8) ? ctx.input(8).data<float>() : nullptr;
+  const std::size_t cols = s.out.empty() ? 1 : static_cast<std::size_t>(s.out.back());
+  float* out = ctx.output(0).data<float>();
+  return dispatch<kTypesInt>(ctx.input(7).dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (std::size_t i = 0; i < acc.size(); ++i) {
+      const T q = saturate_round<T>(std::nearbyint(acc[i] * scale) + yz);
+      float y = static_cast<float>(static_cast<double>(q) - yz) * ys;
+      if (bias != nullptr) y += bias[i % cols];
+      out[i] = y;
+    }
+    return Status();
+  });
+}
+
 }  // namespace sparsify::engine
 
 namespace sparsify::engine {

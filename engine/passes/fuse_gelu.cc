@@ -1,6 +1,6 @@
 // Pass fuse_gelu: the exported exact GELU, y = (x * (1 + erf(x / sqrt(2)))) * 0.5 (five nodes:
 // Div or Mul by 1/sqrt(2), Erf, Add 1, Mul x, Mul 0.5, in either operand order), becomes a Gelu
-// activation epilogue on the node producing x (Add/Sub/Mul/Div, MatMul, Gemm, Conv; the steps of
+// activation epilogue on the node producing x (Add/Sub/Mul/Div, MatMul, Gemm, Conv, QLinearMatMulDequantize; the steps of
 // those ops apply epilogues, with the vectorized gelu of engine/kernels/vmath).
 #include <cmath>
 
@@ -34,7 +34,7 @@ ValueId other_input(const Node& n, ValueId v) {
 }
 
 bool accepts_epilogue(const Node& n) {
-  for (const char* op : {"Add", "Sub", "Mul", "Div", "MatMul", "Gemm", "Conv"}) {
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "MatMul", "Gemm", "Conv", "QLinearMatMulDequantize"}) {
     if (n.op_type == op) return true;
   }
   return false;

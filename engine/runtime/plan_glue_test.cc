@@ -3,8 +3,12 @@
 //    3x3 s1 p1, 1x1, ceil_mode, odd sizes, asymmetric pads), every ISA variant, 1 and 2 threads;
 //  - qu8_qdq_add__runtime equals the reference QdqAdd bit for bit (u8 + u8, u8 + f32, f32 + u8;
 //    Relu or not; float and/or quantized outputs; ties; sizes not multiples of 16; both threads);
-//  - on small models, the passes (fuse_residual, fold_qdq's MaxPool, fold_qdq_add) fire, say so in
-//    the log, and the optimized plan agrees with the unoptimized one (exactly for the int8 glue).
+//  - qu8_matmul_dequant_const_right__kernels equals the unfused QLinearMatMul step + DequantizeLinear
+//    + Add bit for bit (sparse and dense, with and without bias, tails, every ISA, both threads), and
+//    the reference QLinearMatMulDequantize within one output quantization step (ties);
+//  - on small models, the passes (fuse_residual, fold_qdq's MaxPool, fold_qdq_add,
+//    fuse_qmatmul_dequant) fire, say so in the log, and the optimized plan agrees with the
+//    unoptimized one (exactly for the int8 glue).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -73,8 +77,10 @@ std::vector<Tensor> run_reference(const Node& node, const std::vector<const Tens
 
 // Binds `factory` to `node` and runs it twice (no state carried between runs) into `outs`.
 std::string run_step(StepFactory factory, const Node& node, const std::vector<const Tensor*>& in,
-                     const std::vector<bool>& constant, std::vector<Tensor>& outs, int threads, Isa isa) {
+                     const std::vector<bool>& constant, std::vector<Tensor>& outs, int threads, Isa isa,
+                     SparseMode sparse = SparseMode::kAuto) {
   StepBinding b;
+  b.sparse = sparse;
   b.node = &node;
   b.opset = 17;
   b.inputs = in;
@@ -217,6 +223,73 @@ TEST_CASE("qu8_qdq_add__runtime equals the reference QdqAdd bit for bit") {
     for (int i = 0; i < 2; ++i) {
       if (node.outputs[i] != kNoValue) check_identical(ref[i], got[i]);
     }
+  }
+}
+
+// ---- QLinearMatMulDequantize -----------------------------------------------------------------------
+
+TEST_CASE("qu8_matmul_dequant_const_right__kernels equals QLinearMatMul + DequantizeLinear + Add steps bit for bit") {
+  const int threads = GENERATE(1, 2);
+  const Isa isa = GENERATE(Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni);
+  if (!cpu_runs(isa)) return;
+  const SparseMode mode = GENERATE(SparseMode::kOn, SparseMode::kOff);
+  const bool with_bias = GENERATE(false, true);
+  std::mt19937 rng(21);
+  struct Case {
+    std::int64_t m, k, n;
+  };
+  for (const Case c : {Case{1, 8, 5}, Case{7, 36, 40}, Case{130, 64, 300}, Case{19, 12, 17}}) {
+    INFO("m=" << c.m << " k=" << c.k << " n=" << c.n << " bias=" << with_bias << " threads=" << threads
+              << " isa=" << isa_name(isa) << " sparse=" << sparse_mode_name(mode));
+    Tensor x(DType::kUInt8, {1, c.m, c.k}), w(DType::kInt8, {c.k, c.n}), bias(DType::kFloat32, {c.n});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng() % 256);
+    std::uniform_real_distribution<float> u(-3, 3);
+    for (std::int64_t j = 0; j < c.n; ++j) bias.data<float>()[j] = u(rng);
+    for (std::int64_t kk = 0; kk < c.k; ++kk)  // 4-groups of K per column, 90 % of them zero
+      for (std::int64_t j = 0; j < c.n; ++j) {
+        const bool keep = (kk / 4 * 7 + j * 13) % 10 == 0;
+        w.data<std::int8_t>()[kk * c.n + j] = keep ? static_cast<std::int8_t>(static_cast<int>(rng() % 201) - 100) : 0;
+      }
+    // Power-of-two output scale and a small one: products land on .5 ties and saturate.
+    Tensor xs = scalar_f32(0.05f), xz = scalar_u8(120), ws = scalar_f32(0.01f), ys = scalar_f32(0.125f), yz = scalar_u8(131);
+    Tensor wz(DType::kInt8, {});
+    wz.data<std::int8_t>()[0] = 0;
+    Node node;
+    node.name = "qmm";
+    node.op_type = "QLinearMatMulDequantize";
+    node.inputs = {0, 1, 2, 3, 4, 5, 6, 7};
+    std::vector<const Tensor*> in = {&x, &xs, &xz, &w, &ws, &wz, &ys, &yz};
+    std::vector<bool> constant = {false, true, true, true, true, true, true, true};
+    if (with_bias) {
+      node.inputs.push_back(8);
+      in.push_back(&bias);
+      constant.push_back(true);
+    }
+    node.outputs = {9};
+    const std::vector<Tensor> ref = run_reference(node, in);
+    std::vector<Tensor> got(1);
+    got[0] = Tensor(ref[0].dtype(), ref[0].dims());
+    const std::string name = run_step(make_qu8_matmul_const_right, node, in, constant, got, threads, isa, mode);
+    CHECK(name.find(with_bias ? "-> f32 dequantized + bias" : "-> f32 dequantized") != std::string::npos);
+    // The unfused steps: QLinearMatMul's u8 (same kernels), then DequantizeLinear and Add in float.
+    Node plain = node;
+    plain.op_type = "QLinearMatMul";
+    plain.inputs.resize(8);
+    std::vector<Tensor> q(1);
+    q[0] = Tensor(DType::kUInt8, ref[0].dims());
+    run_step(make_qu8_matmul_const_right, plain, {in.begin(), in.begin() + 8}, {constant.begin(), constant.begin() + 8}, q,
+             threads, isa, mode);
+    Tensor want(DType::kFloat32, ref[0].dims());
+    for (std::int64_t i = 0; i < want.numel(); ++i) {
+      float y = static_cast<float>(static_cast<int>(q[0].data<std::uint8_t>()[i]) - 131) * 0.125f;
+      if (with_bias) y += bias.data<float>()[i % c.n];
+      want.data<float>()[i] = y;
+    }
+    check_identical(want, got[0]);
+    // The double-precision reference rounds ties of the u8 grid its own way: one step at most.
+    double diff = 0;
+    for (std::int64_t i = 0; i < want.numel(); ++i) diff = std::max(diff, std::abs(ref[0].element_as_double(i) - got[0].element_as_double(i)));
+    CHECK(diff <= 0.125 * (1 + 1e-6));
   }
 }
 
@@ -408,14 +481,76 @@ TEST_CASE("fold_qdq_add and the 8-bit MaxPool: the QDQ glue runs on uint8, exact
   CHECK(dump.find("u8_max_pool2d_rows__runtime (u8_max_pool2d_rows__") != std::string::npos);
 }
 
-TEST_CASE("QdqAdd is internal: a model that names it is rejected at import") {
+// Three QLinearMatMuls on one u8 input: qmm1 -> DQ (its own parameters) -> Add bias [64] -> y1;
+// qmm2 -> DQ (other scale, kept apart) -> y2; qmm3 -> DQ -> Add of an activation (no bias) -> y3.
+std::string qmatmul_dequant_net() {
   ModelBuilder b;
-  b.input("a", {2}, onnx::TensorProto::UINT8);
-  b.node("QdqAdd", "x", {"a", "", "", "a"}, {"y"});
-  b.output("y");
-  auto g = import_onnx_bytes(b.bytes(), ".", "internal");
-  REQUIRE(!g.ok());
-  CHECK(g.status().code() == StatusCode::kUnsupported);
+  b.input("x", {1, 9, 32}, onnx::TensorProto::UINT8);
+  b.input("r", {1, 9, 64});
+  b.init("xs", {}, {0.03f});
+  b.init_int("xz", {}, {11}, onnx::TensorProto::UINT8);
+  std::vector<std::int64_t> w(32 * 64);
+  std::mt19937 rng(5);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = (i / 64 / 4 + i % 64) % 5 == 0 ? static_cast<int>(rng() % 201) - 100 : 0;
+  b.init_int("w", {32, 64}, w, onnx::TensorProto::INT8);
+  b.init("ws", {}, {0.01f});
+  b.init_int("wz", {}, {0}, onnx::TensorProto::INT8);
+  b.init("ys", {}, {0.0625f});
+  b.init_int("yz", {}, {128}, onnx::TensorProto::UINT8);
+  b.init("ys2", {}, {0.07f});
+  std::vector<float> bias(64);
+  for (std::size_t j = 0; j < bias.size(); ++j) bias[j] = 0.01f * static_cast<float>(j) - 0.3f;
+  b.init("bias", {64}, bias);
+  b.node("QLinearMatMul", "qmm1", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"q1"});
+  b.node("DequantizeLinear", "dq1", {"q1", "ys", "yz"}, {"f1"});
+  b.node("Add", "add1", {"bias", "f1"}, {"y1"});
+  b.node("QLinearMatMul", "qmm2", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"q2"});
+  b.node("DequantizeLinear", "dq2", {"q2", "ys2", "yz"}, {"y2"});
+  b.node("QLinearMatMul", "qmm3", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"q3"});
+  b.node("DequantizeLinear", "dq3", {"q3", "ys", "yz"}, {"f3"});
+  b.node("Add", "add3", {"f3", "r"}, {"y3"});
+  for (const char* y : {"y1", "y2", "y3"}) b.output(y);
+  return b.bytes();
+}
+
+TEST_CASE("fuse_qmatmul_dequant: QLinearMatMul + DequantizeLinear [+ bias Add] run as one step, exactly") {
+  const std::string bytes = qmatmul_dequant_net();
+  auto g = import_onnx_bytes(bytes, ".", "qmatmul_dequant");
+  REQUIRE(g.ok());
+  const Dims dx = {1, 9, 32}, dr = {1, 9, 64};
+  auto s = run_passes(*g, {Tensor::shape_only(DType::kUInt8, dx), Tensor::shape_only(DType::kFloat32, dr)}, true, true);
+  REQUIRE(s.ok());
+  CHECK(log_has(*s, "fuse_qmatmul_dequant", "QLinearMatMulDequantize 'qmm1' replaces QLinearMatMul/DequantizeLinear/bias Add"));
+  CHECK(log_has(*s, "fuse_qmatmul_dequant", "kept QLinearMatMul 'qmm2' and DequantizeLinear 'dq2' apart: DequantizeLinear scale/zero point differ"));
+  CHECK(log_has(*s, "fuse_qmatmul_dequant", "QLinearMatMul 'qmm3': Add 'add3' stays separate: the other Add input is not a constant float32"));
+  CHECK(op_types(s->graph) == std::vector<std::string>{"QLinearMatMulDequantize", "QLinearMatMul", "DequantizeLinear",
+                                                        "QLinearMatMulDequantize", "Add"});
+  const int threads = GENERATE(1, 2);
+  const SparseMode mode = GENERATE(SparseMode::kOn, SparseMode::kOff);
+  Options opt;
+  opt.threads = threads;
+  opt.sparse = mode;
+  CHECK(max_diff_vs_unoptimized(bytes, {random_u8(dx, 3), random_f32(dr, 4)}, opt) == 0.0);
+  auto e = Engine::load_bytes(bytes, ".", opt);
+  REQUIRE(e.ok());
+  auto cm = e->compile({Tensor::shape_only(DType::kUInt8, dx), Tensor::shape_only(DType::kFloat32, dr)});
+  REQUIRE(cm.ok());
+  const std::string dump = (*cm)->dump_plan();
+  CHECK(dump.find("qu8_matmul_dequant_const_right__kernels") != std::string::npos);
+  CHECK(dump.find("-> f32 dequantized + bias") != std::string::npos);
+}
+
+TEST_CASE("QdqAdd and QLinearMatMulDequantize are internal: a model that names them is rejected at import") {
+  for (const char* op : {"QdqAdd", "QLinearMatMulDequantize"}) {
+    ModelBuilder b;
+    b.input("a", {2}, onnx::TensorProto::UINT8);
+    b.node(op, "x", {"a", "a", "a", "a", "a", "a", "a", "a"}, {"y"});
+    b.output("y");
+    auto g = import_onnx_bytes(b.bytes(), ".", "internal");
+    INFO(op);
+    REQUIRE(!g.ok());
+    CHECK(g.status().code() == StatusCode::kUnsupported);
+  }
 }
 
 }  // namespace

@@ -27,15 +27,20 @@ struct QLayout {
   std::size_t w, x_zp, w_zp;
 };
 QLayout layout_of(const Node& n) {
-  const bool ql = n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul";
+  const bool ql = n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul" || n.op_type == "QLinearMatMulDequantize";
   return ql ? QLayout{true, 3, 2, 5} : QLayout{false, 1, 2, 3};
 }
 
 const Tensor* opt_input(const StepBinding& b, std::size_t i) { return i < b.inputs.size() ? b.inputs[i] : nullptr; }
 
-// Reads and validates the quantization inputs into p (channels = output channels).
+bool is_dequantize(const StepBinding& b) { return b.node->op_type == "QLinearMatMulDequantize"; }
+
+// Reads and validates the quantization inputs into p (channels = output channels). For
+// QLinearMatMulDequantize p describes the u8 product; its float bias and activation epilogue
+// are the step's (read_dequantize).
 Status read_params(const StepBinding& b, const QLayout& l, std::size_t channels, QGemmParams* p,
                    std::vector<std::int32_t>* bias) {
+  const bool dequant = is_dequantize(b);
   if (!is_u8(b.inputs[0])) return unsupported("activations are not uint8");
   const Tensor* w = b.inputs[l.w];
   if (!is_w8(w)) return unsupported("weights are not int8/uint8");
@@ -43,7 +48,9 @@ Status read_params(const StepBinding& b, const QLayout& l, std::size_t channels,
   for (std::size_t i = 1; i < b.inputs.size(); ++i) {
     if (i != l.w && b.inputs[i] != nullptr && !b.input_is_constant[i]) return unsupported("input ", i, " is not constant");
   }
-  if (!b.epilogue.empty()) return unsupported("fused epilogue ", b.epilogue.describe());
+  if (!b.epilogue.empty() && !(dequant && !b.epilogue.matmul_bias && !b.epilogue.residual)) {
+    return unsupported("fused epilogue ", b.epilogue.describe());
+  }
   if (b.in_place) return unsupported("in place");
   p->weights_u8 = w->dtype() == DType::kUInt8;
   const Tensor* xz = opt_input(b, l.x_zp);
@@ -66,7 +73,7 @@ Status read_params(const StepBinding& b, const QLayout& l, std::size_t channels,
   const Tensor* ws = b.inputs[4];
   const Tensor* ys = b.inputs[6];
   const Tensor* yz = b.inputs[7];
-  if (!is_u8(b.outputs[0]) || yz == nullptr || yz->dtype() != DType::kUInt8) return unsupported("output is not uint8");
+  if ((dequant ? b.outputs[0]->dtype() != DType::kFloat32 : !is_u8(b.outputs[0])) || yz == nullptr || yz->dtype() != DType::kUInt8) return unsupported("output is not uint8");
   if (xs->numel() != 1 || ys->numel() != 1 || yz->numel() != 1) return unsupported("per-axis x or y quantization");
   if (ws->numel() != 1 && static_cast<std::size_t>(ws->numel()) != channels) {
     return unsupported("weight scale has ", ws->numel(), " elements, expected 1 or ", channels);
@@ -79,7 +86,7 @@ Status read_params(const StepBinding& b, const QLayout& l, std::size_t channels,
   p->y_max = 255;
   p->w_scales.resize(static_cast<std::size_t>(ws->numel()));
   for (std::size_t i = 0; i < p->w_scales.size(); ++i) p->w_scales[i] = static_cast<float>(ws->element_as_double(static_cast<std::int64_t>(i)));
-  const Tensor* bt = opt_input(b, 8);
+  const Tensor* bt = dequant ? nullptr : opt_input(b, 8);
   if (bt != nullptr) {
     if (bt->dtype() != DType::kInt32 || static_cast<std::size_t>(bt->numel()) != channels) return unsupported("B is not int32 [", channels, "]");
     bias->assign(bt->data<std::int32_t>(), bt->data<std::int32_t>() + channels);
@@ -157,12 +164,34 @@ class QMatMulStep final : public StepKernel {
   const std::uint8_t* x = nullptr;
   void* y = nullptr;
   std::string decision_;
-  std::size_t scratch_bytes() const override { return use_sparse ? sparse.scratch_bytes(threads) : dense.scratch_bytes(threads); }
-  std::string name() const override { return use_sparse ? str_cat(sparse.name(), " (W^T blocks x X^T tiles)") : dense.name(); }
+  // QLinearMatMulDequantize: float output (dequantized + bias per tile; dense: via a u8 buffer),
+  // then the activation epilogue.
+  bool dequant = false;
+  QDequantizeOut dq;
+  Epilogue rest;
+  Isa isa = Isa::kScalar;
+  std::size_t u8_bytes() const { return dequant && !use_sparse ? round_up(m * n, kKernelAlignment) : 0; }
+  std::size_t scratch_bytes() const override {
+    return (use_sparse ? sparse.scratch_bytes(threads) : dense.scratch_bytes(threads)) + u8_bytes();
+  }
+  std::string name() const override {
+    std::string s = use_sparse ? str_cat(sparse.name(), " (W^T blocks x X^T tiles)") : dense.name();
+    if (dequant) s += str_cat(" -> f32 dequantized", dq.bias != nullptr ? " + bias" : "");
+    if (rest.act != FusedAct::kNone) s += str_cat(" + ", epilogue_name(rest, isa));
+    return s;
+  }
   std::string decision() const override { return decision_; }
   Status run(std::byte* scratch, ThreadPool* pool) override {
-    if (use_sparse) sparse.run(m, x, k, y, n, scratch, *pool);
-    else dense.run(m, x, k, y, n, scratch, *pool);
+    if (use_sparse) {
+      sparse.run(m, x, k, y, n, scratch, *pool, dequant ? &dq : nullptr);
+    } else if (dequant) {
+      auto* q = reinterpret_cast<std::uint8_t*>(scratch + dense.scratch_bytes(threads));
+      dense.run(m, x, k, q, n, scratch, *pool);
+      dequantize_u8_rows(m, n, q, n, dq, 0, static_cast<float*>(y), n);
+    } else {
+      dense.run(m, x, k, y, n, scratch, *pool);
+    }
+    if (dequant) run_epilogue(rest, static_cast<float*>(y), static_cast<std::int64_t>(m * n), isa, pool);
     return Status();
   }
 };
@@ -272,6 +301,18 @@ StatusOr<std::unique_ptr<StepKernel>> make_qu8_matmul_const_right(const StepBind
   step->k = k;
   step->n = n;
   step->threads = b.threads;
+  if (is_dequantize(b)) {
+    const Tensor* bias = opt_input(b, 8);
+    if (bias != nullptr && (bias->dtype() != DType::kFloat32 || static_cast<std::size_t>(bias->numel()) != n)) {
+      return unsupported("bias is not float32 [", n, "]");
+    }
+    step->dequant = true;
+    step->dq.scale = p.y_scale;
+    step->dq.zero = p.y_zero_point;
+    step->dq.bias = bias != nullptr ? bias->data<float>() : nullptr;
+    step->rest = b.epilogue;
+    step->isa = b.isa;
+  }
   step->x = x->data<std::uint8_t>();
   step->y = b.outputs[0]->raw_data();
   if (b.sparse == SparseMode::kOff) {

@@ -45,6 +45,35 @@ using QSpmmUkernelFn = void (*)(std::size_t rows, std::size_t nr, const std::uin
                                 const std::int32_t* weights, const std::int32_t* offsets, const std::uint8_t* b,
                                 void* c, std::size_t ldc, const QGemmUkernelParams& p);
 
+/// The float output of a fused QLinearMatMul -> DequantizeLinear [-> bias Add]:
+/// y[i, j] = float(q[i, j] - zero) * scale [+ bias[j]], q the u8 product (QLinearMatMulDequantize).
+struct QDequantizeOut {
+  float scale = 1;
+  std::int32_t zero = 0;
+  const float* bias = nullptr;  // [columns] or null
+};
+/// y[i * ldy + j] = float(q[i * ldq + j] - d.zero) * d.scale (+ d.bias[j0 + j]) for i < rows, j < cols;
+/// separate multiply and add (no FMA contraction), as DequantizeLinear then Add round. Pure.
+void dequantize_u8_rows(std::size_t rows, std::size_t cols, const std::uint8_t* q, std::size_t ldq,
+                        const QDequantizeOut& d, std::size_t j0, float* y, std::size_t ldy);
+
+/// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (u8).
+using QTransposeU8Fn = void (*)(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                std::uint8_t* dst, std::size_t ldd);
+void u8_transpose__scalar(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+void u8_transpose__avx2(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+void u8_transpose__avx512vnni(std::size_t, std::size_t, const std::uint8_t*, std::size_t, std::uint8_t*, std::size_t);
+/// The transpose of a u8 tile dequantized: dst[c * ldd + r] = float(src[r * lds + c] - d.zero) * d.scale
+/// (+ d.bias[j0 + r]), multiply then add (no FMA), as DequantizeLinear then Add round.
+using QTransposeDequantFn = void (*)(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                     const QDequantizeOut& d, std::size_t j0, float* dst, std::size_t ldd);
+void u8_transpose_dequant__scalar(std::size_t, std::size_t, const std::uint8_t*, std::size_t, const QDequantizeOut&,
+                                  std::size_t, float*, std::size_t);
+void u8_transpose_dequant__avx2(std::size_t, std::size_t, const std::uint8_t*, std::size_t, const QDequantizeOut&,
+                                std::size_t, float*, std::size_t);
+void u8_transpose_dequant__avx512vnni(std::size_t, std::size_t, const std::uint8_t*, std::size_t, const QDequantizeOut&,
+                                      std::size_t, float*, std::size_t);
+
 /// One row of kernels.inc: the micro-kernel and the qgemm packers of its ISA (pack_b makes the
 /// c4 tile from a row-major [K, n] block; pack_a from row-major [n, K] rows, i.e. X^T).
 struct QSpmmKernel {
@@ -54,9 +83,11 @@ struct QSpmmKernel {
   QSpmmUkernelFn ukernel;
   QPackAFn pack_a;
   QPackBFn pack_b;
+  QTransposeU8Fn transpose_u8;
+  QTransposeDequantFn transpose_dequant;
 };
 
-#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b)                                                           \
+#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b, transpose, transpose_dequant)                                                         \
   void name(std::size_t, std::size_t, const std::uint32_t*, const std::int32_t*, const std::int32_t*,          \
             const std::uint8_t*, void*, std::size_t, const QGemmUkernelParams&);
 #include "engine/kernels/qspmm/kernels.inc"
@@ -132,8 +163,9 @@ class QSpmmU8S8ConstRight {
   Status prepare(std::size_t k, std::size_t n, const void* w, bool w_transposed, const QGemmParams& p, Isa isa,
                  std::size_t m_hint, const QSpmmKernel* kernel = nullptr);
   std::size_t scratch_bytes(int threads) const;
+  /// With `dq` (u8 output only), C is float32 [m, ldc]: the u8 results dequantized (+ bias) per tile.
   void run(std::size_t m, const std::uint8_t* x, std::size_t ldx, void* c, std::size_t ldc, void* scratch,
-           ThreadPool& pool) const;
+           ThreadPool& pool, const QDequantizeOut* dq = nullptr) const;
   const char* name() const { return rows_.kernel().name; }
   const SparseQRows& rows() const { return rows_; }
 

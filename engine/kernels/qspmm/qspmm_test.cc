@@ -172,6 +172,67 @@ TEST_CASE("qspmm: every row, constant-right (MatMul), transposed or not, bit-exa
   }
 }
 
+TEST_CASE("qspmm: constant-right BERT-like shapes with the default row choice (K-aware; whole tiles per thread)") {
+  const Isa isa = allowed_isa();
+  std::mt19937 rng(15);
+  struct Case {
+    std::size_t m, k, n;
+  };
+  // m = 128 tokens: K 768 takes 1x64 (2 tiles), K 3072 1x32 (4 tiles): whole tiles per thread;
+  // m = 100 (2 tiles of 64, the second short) and 150 (3 tiles: rows split); n past one row block.
+  for (const Case c : {Case{128, 768, 40}, Case{128, 3072, 24}, Case{100, 768, 300}, Case{150, 512, 33}})
+    for (const Variant& v : {kVariants[0], kVariants[2]})
+      for (int threads : {1, 2}) {
+        INFO("m=" << c.m << " k=" << c.k << " n=" << c.n << " u8out=" << v.output_u8 << " threads=" << threads);
+        std::vector<std::int32_t> bias;
+        const QGemmParams p = make_params(v, c.n, rng, &bias);
+        const auto w = make_weights(c.n, c.k, c.k, 1, p, 0.9, true, rng);
+        const auto x = random_u8(c.m * c.k, rng);
+        const std::size_t elem = v.output_u8 ? 1 : 4;
+        QSpmmU8S8ConstRight s;
+        REQUIRE(s.prepare(c.k, c.n, w.data(), true, p, isa, c.m).ok());
+        QGemmU8S8ConstRight d;
+        REQUIRE(d.prepare(c.k, c.n, w.data(), true, p, isa).ok());
+        ThreadPool pool(threads);
+        std::vector<unsigned char> s1, s2;
+        std::vector<std::uint8_t> got(c.m * c.n * elem, 7), dense(c.m * c.n * elem, 9);
+        s.run(c.m, x.data(), c.k, got.data(), c.n, aligned(s1, s.scratch_bytes(threads)), pool);
+        d.run(c.m, x.data(), c.k, dense.data(), c.n, aligned(s2, d.scratch_bytes(threads)), pool);
+        CHECK(got == dense);
+      }
+}
+
+TEST_CASE("qspmm: every row's u8 transpose and dequantizing transpose equal the plain ones (16x16 blocks, ragged edges)") {
+  const Isa isa = allowed_isa();
+  std::mt19937 rng(14);
+  for (const auto& row : qspmm_kernels()) {
+    if (row.isa > isa) continue;
+    for (std::size_t rows : {std::size_t(1), std::size_t(15), std::size_t(16), std::size_t(37), std::size_t(256)})
+      for (std::size_t cols : {std::size_t(1), std::size_t(16), std::size_t(21), std::size_t(64)}) {
+        INFO(row.name << " rows=" << rows << " cols=" << cols);
+        const std::size_t lds = cols + 3, ldd = rows + 5;
+        const auto src = random_u8(rows * lds, rng);
+        std::vector<std::uint8_t> got(cols * ldd, 7), want(cols * ldd, 7);
+        row.transpose_u8(rows, cols, src.data(), lds, got.data(), ldd);
+        u8_transpose__scalar(rows, cols, src.data(), lds, want.data(), ldd);
+        CHECK(got == want);
+        // Dequantizing form, with and without bias (offset j0 = 3 into it): bit for bit.
+        std::vector<float> bias(rows + 3);
+        for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = 0.37f * static_cast<float>(i) - 5.1f;
+        for (bool with_bias : {false, true}) {
+          QDequantizeOut d;
+          d.scale = 0.0731f;
+          d.zero = 133;
+          d.bias = with_bias ? bias.data() : nullptr;
+          std::vector<float> fg(cols * ldd, 7.0f), fw(cols * ldd, 7.0f);
+          row.transpose_dequant(rows, cols, src.data(), lds, d, 3, fg.data(), ldd);
+          u8_transpose_dequant__scalar(rows, cols, src.data(), lds, d, 3, fw.data(), ldd);
+          CHECK(std::memcmp(fg.data(), fw.data(), fg.size() * sizeof(float)) == 0);
+        }
+      }
+  }
+}
+
 TEST_CASE("qspmm: sparse QConv2d bit-exact vs the dense QConv2d; block4 over input channels picks tap-major K") {
   const Isa isa = allowed_isa();
   std::mt19937 rng(13);

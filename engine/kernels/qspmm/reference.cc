@@ -39,4 +39,19 @@ void qu8s8_spmm_1x8c4__scalar(std::size_t rows, std::size_t nr, const std::uint3
   }
 }
 
+void u8_transpose__scalar(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                          std::uint8_t* dst, std::size_t ldd) {
+  for (std::size_t c = 0; c < cols; ++c)
+    for (std::size_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+}
+
+void u8_transpose_dequant__scalar(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                  const QDequantizeOut& d, std::size_t j0, float* dst, std::size_t ldd) {
+  for (std::size_t c = 0; c < cols; ++c)
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float y = static_cast<float>(std::int32_t(src[r * lds + c]) - d.zero) * d.scale;
+      dst[c * ldd + r] = d.bias != nullptr ? y + d.bias[j0 + r] : y;
+    }
+}
+
 }  // namespace sparsify::engine

@@ -7,7 +7,8 @@ namespace sparsify::engine {
 
 const std::vector<QSpmmKernel>& qspmm_kernels() {
   static const std::vector<QSpmmKernel> kTable = {
-#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b) QSpmmKernel{#name, Isa::isa, nr, &name, &pack_a, &pack_b},
+#define SPARSIFY_QSPMM(name, isa, nr, pack_a, pack_b, transpose, transpose_dequant) \
+  QSpmmKernel{#name, Isa::isa, nr, &name, &pack_a, &pack_b, &transpose, &transpose_dequant},
 #include "engine/kernels/qspmm/kernels.inc"
 #undef SPARSIFY_QSPMM
   };

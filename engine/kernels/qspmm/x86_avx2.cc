@@ -14,6 +14,8 @@
 namespace sparsify::engine {
 namespace {
 
+#include "engine/kernels/qspmm/transpose_x86.inc"
+
 template <int NV>
 void spmm(std::size_t rows, std::size_t nr, const std::uint32_t* row_blocks, const std::int32_t* weights,
           const std::int32_t* offsets, const std::uint8_t* b, void* c, std::size_t ldc, const QGemmUkernelParams& p) {
@@ -67,6 +69,27 @@ void qu8s8_spmm_1x16c4__avx2(std::size_t rows, std::size_t nr, const std::uint32
                              const std::int32_t* weights, const std::int32_t* offsets, const std::uint8_t* b, void* c,
                              std::size_t ldc, const QGemmUkernelParams& p) {
   spmm<2>(rows, nr, row_blocks, weights, offsets, b, c, ldc, p);
+}
+
+void u8_transpose__avx2(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                         std::uint8_t* dst, std::size_t ldd) {
+  transpose_u8(rows, cols, src, lds, dst, ldd);
+}
+
+void u8_transpose_dequant__avx2(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                const QDequantizeOut& d, std::size_t j0, float* dst, std::size_t ldd) {
+  transpose_dequant_u8(rows, cols, src, lds, d, j0, dst, ldd,
+                       [](__m128i q, const QDequantizeOut& dq, const float* bias, float* y) {
+                         const __m256i z = _mm256_set1_epi32(dq.zero);
+                         const __m256 s = _mm256_set1_ps(dq.scale);
+                         for (int h = 0; h < 2; ++h) {
+                           const __m128i part = h == 0 ? q : _mm_srli_si128(q, 8);
+                           const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(part), z);
+                           __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), s);
+                           if (bias != nullptr) f = _mm256_add_ps(f, _mm256_loadu_ps(bias + 8 * h));
+                           _mm256_storeu_ps(y + 8 * h, f);
+                         }
+                       });
 }
 
 }  // namespace sparsify::engine

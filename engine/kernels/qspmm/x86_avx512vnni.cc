@@ -14,6 +14,8 @@
 namespace sparsify::engine {
 namespace {
 
+#include "engine/kernels/qspmm/transpose_x86.inc"
+
 template <int NV>
 void spmm(std::size_t rows, std::size_t nr, const std::uint32_t* row_blocks, const std::int32_t* weights,
           const std::int32_t* offsets, const std::uint8_t* b, void* c, std::size_t ldc, const QGemmUkernelParams& p) {
@@ -89,6 +91,22 @@ void qu8s8_spmm_1x16c4__avx512vnni(std::size_t rows, std::size_t nr, const std::
                                    const std::int32_t* weights, const std::int32_t* offsets, const std::uint8_t* b,
                                    void* c, std::size_t ldc, const QGemmUkernelParams& p) {
   spmm<1>(rows, nr, row_blocks, weights, offsets, b, c, ldc, p);
+}
+
+void u8_transpose__avx512vnni(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                               std::uint8_t* dst, std::size_t ldd) {
+  transpose_u8(rows, cols, src, lds, dst, ldd);
+}
+
+void u8_transpose_dequant__avx512vnni(std::size_t rows, std::size_t cols, const std::uint8_t* src, std::size_t lds,
+                                      const QDequantizeOut& d, std::size_t j0, float* dst, std::size_t ldd) {
+  transpose_dequant_u8(rows, cols, src, lds, d, j0, dst, ldd,
+                       [](__m128i q, const QDequantizeOut& dq, const float* bias, float* y) {
+                         const __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(q), _mm512_set1_epi32(dq.zero));
+                         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(dq.scale));
+                         if (bias != nullptr) f = _mm512_add_ps(f, _mm512_loadu_ps(bias));
+                         _mm512_storeu_ps(y, f);
+                       });
 }
 
 }  // namespace sparsify::engine
