@@ -183,6 +183,8 @@ TEST_CASE("two processes downloading the same model at once end with one valid c
   Faults slow;
   slow.fault_path = onnx_path;
   slow.slow_chunk_ms = 10;  // 64 KiB per 10 ms: ~0.3 s for the model, so the two runs overlap
+  slow.hold_until_path = "/index.json";  // and the model only flows once both have read the index,
+  slow.hold_until_count = 2;              // however late a loaded machine starts the second one
   FaultServer server(zoo, slow);
   const std::vector<std::string> args = {"zoo", "download", kLongStub, "--zoo", server.url(), "--cache",
                                          cache.string()};

@@ -76,6 +76,8 @@ struct Faults {
   bool corrupt = false;         // flip one byte in the middle
   bool stall = false;           // send headers, then nothing
   int slow_chunk_ms = 0;        // > 0: send 64 KiB every this many ms
+  std::string hold_until_path;  // non-empty: the faulty body starts only after this path was requested
+  int hold_until_count = 0;     // this many times (or after 20 s), so tests of overlap do not race
 };
 
 /// One request the server saw.
@@ -108,6 +110,11 @@ class FaultServer {
     std::lock_guard<std::mutex> l(mu_);
     return fault_done_;
   }
+  int requests(const std::string& path) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = counts_.find(path);
+    return it == counts_.end() ? 0 : it->second;
+  }
   int count(const std::string& path) {
     int n = 0;
     for (const Seen& s : seen()) n += s.path == path ? 1 : 0;
@@ -139,9 +146,12 @@ class FaultServer {
     const bool stall = faulty && faults_.stall;
     const int slow = faulty ? faults_.slow_chunk_ms : 0;
     const size_t drop_after = faults_.drop_after;
+    const bool hold = faulty && !faults_.hold_until_path.empty();
     res.set_content_provider(body->size(), "application/octet-stream",
-                             [this, body, drop, stall, slow, drop_after](size_t offset, size_t length,
-                                                                          httplib::DataSink& sink) {
+                             [this, body, drop, stall, slow, drop_after, hold](size_t offset, size_t length,
+                                                                                httplib::DataSink& sink) {
+      for (int i = 0; hold && offset == 0 && i < 4000 && !stopping_ && requests(faults_.hold_until_path) < faults_.hold_until_count; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       if (stall) {
         for (int i = 0; i < 200 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
         return false;
