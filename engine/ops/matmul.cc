@@ -222,6 +222,26 @@ Status run_matmul_integer(OpContext& ctx) {
   return Status();
 }
 
+// What QLinearMatMul and QLinearMatMulDequantize share: the exact (double) products of the
+// zero-point-shifted operands, the requantization scale a_scale * b_scale / y_scale and y's zero point.
+struct QLinearMatMulAcc {
+  MatMulShape shape;
+  std::vector<double> acc;
+  double scale = 0, y_zero = 0;
+};
+
+Status qlinear_matmul_acc(OpContext& ctx, QLinearMatMulAcc* r) {
+  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(3).dims(), &r->shape));
+  for (std::size_t i : {1, 2, 4, 5, 6, 7}) {
+    if (ctx.input(i).numel() != 1) return ctx.unsupported_error("per-axis scales or zero points are not supported");
+  }
+  r->acc = matmul_doubles(r->shape, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(3)),
+                          ctx.input(2).element_as_double(0), ctx.input(5).element_as_double(0));
+  r->scale = ctx.input(1).element_as_double(0) * ctx.input(4).element_as_double(0) / ctx.input(6).element_as_double(0);
+  r->y_zero = ctx.input(7).element_as_double(0);
+  return Status();
+}
+
 // QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp); scalar scales and zero points.
 Status prepare_qlinear_matmul(OpContext& ctx) {
   MatMulShape s;
@@ -231,15 +251,10 @@ Status prepare_qlinear_matmul(OpContext& ctx) {
 }
 
 Status run_qlinear_matmul(OpContext& ctx) {
-  MatMulShape s;
-  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(3).dims(), &s));
-  for (std::size_t i : {1, 2, 4, 5, 6, 7}) {
-    if (ctx.input(i).numel() != 1) return ctx.unsupported_error("per-axis scales or zero points are not supported");
-  }
-  const auto acc = matmul_doubles(s, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(3)),
-                                  ctx.input(2).element_as_double(0), ctx.input(5).element_as_double(0));
-  const double scale = ctx.input(1).element_as_double(0) * ctx.input(4).element_as_double(0) / ctx.input(6).element_as_double(0);
-  const double yz = ctx.input(7).element_as_double(0);
+  QLinearMatMulAcc q;
+  SPARSIFY_RETURN_IF_ERROR(qlinear_matmul_acc(ctx, &q));
+  const std::vector<double>& acc = q.acc;
+  const double scale = q.scale, yz = q.y_zero;
   return dispatch<kTypesInt>(ctx.output(0).dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* out = ctx.output(0).data<T>();
@@ -267,15 +282,11 @@ Status prepare_qlinear_matmul_dequantize(OpContext& ctx) {
 }
 
 Status run_qlinear_matmul_dequantize(OpContext& ctx) {
-  MatMulShape s;
-  SPARSIFY_RETURN_IF_ERROR(matmul_shape(ctx, ctx.input(0).dims(), ctx.input(3).dims(), &s));
-  for (std::size_t i : {1, 2, 4, 5, 6, 7}) {
-    if (ctx.input(i).numel() != 1) return ctx.unsupported_error("per-axis scales or zero points are not supported");
-  }
-  const auto acc = matmul_doubles(s, tensor_to_doubles(ctx.input(0)), tensor_to_doubles(ctx.input(3)),
-                                  ctx.input(2).element_as_double(0), ctx.input(5).element_as_double(0));
-  const double scale = ctx.input(1).element_as_double(0) * ctx.input(4).element_as_double(0) / ctx.input(6).element_as_double(0);
-  const double yz = ctx.input(7).element_as_double(0);
+  QLinearMatMulAcc q;
+  SPARSIFY_RETURN_IF_ERROR(qlinear_matmul_acc(ctx, &q));
+  const MatMulShape& s = q.shape;
+  const std::vector<double>& acc = q.acc;
+  const double scale = q.scale, yz = q.y_zero;
   const float ys = static_cast<float>(ctx.input(6).element_as_double(0));
   const float* bias = ctx.has_input(8) ? ctx.input(8).data<float>() : nullptr;
   const std::size_t cols = s.out.empty() ? 1 : static_cast<std::size_t>(s.out.back());

@@ -253,7 +253,10 @@ TEST_CASE("500 twice, then 200: the download succeeds after two retries", "[zoo]
 
   // With fewer retries than failures the error says what the server answered.
   Fixture fx2;
-  FaultServer server2(fx2.zoo_dir, Faults{fx2.onnx_url_path(), 0, 0, 5});
+  Faults five_500s;
+  five_500s.fault_path = fx2.onnx_url_path();
+  five_500s.fail_first = 5;
+  FaultServer server2(fx2.zoo_dir, five_500s);
   FetchOptions o = fx2.options(server2.url());
   o.retry.max_retries = 1;
   auto r2 = fetch_model(kLongStub, o);
