@@ -77,8 +77,11 @@ Status verify(const std::string& path, int threads, std::string* summary) {
   if (cm->plan() != nullptr) {
     for (const auto& step : cm->plan()->steps()) ++ops[cm->plan()->graph().nodes[step.node].op_type];
     *summary = str_cat(cm->plan()->steps().size(), " plan steps");
-    if (ops["QLinearConv"] + ops["QLinearMatMul"] > 0) {
-      *summary += str_cat(", ", ops["QLinearConv"], " QLinearConv + ", ops["QLinearMatMul"], " QLinearMatMul after QDQ folding");
+    // fuse_qmatmul_dequant turns QLinearMatMul -> DequantizeLinear into one QLinearMatMulDequantize.
+    const int qmatmul = ops["QLinearMatMul"] + ops["QLinearMatMulDequantize"];
+    if (ops["QLinearConv"] + qmatmul > 0) {
+      *summary += str_cat(", ", ops["QLinearConv"], " QLinearConv + ", qmatmul, " QLinearMatMul after QDQ folding");
+      if (ops["QLinearMatMulDequantize"] > 0) *summary += str_cat(" (", ops["QLinearMatMulDequantize"], " with the DequantizeLinear fused)");
     }
   } else {
     *summary = "reference fallback: " + cm->fallback_reason();

@@ -14,7 +14,7 @@ namespace {
 // Index of the constant weight input for ops that have one, else -1.
 int weight_input(const std::string& op) {
   if (op == "Conv" || op == "MatMul" || op == "Gemm" || op == "ConvInteger" || op == "MatMulInteger") return 1;
-  if (op == "QLinearConv" || op == "QLinearMatMul") return 3;
+  if (op == "QLinearConv" || op == "QLinearMatMul" || op == "QLinearMatMulDequantize") return 3;
   return -1;
 }
 
