@@ -13,27 +13,6 @@
 namespace sparsify::engine {
 namespace {
 
-// Splits an epilogue into what the kernel fuses (a clamp) and what runs after it.
-ActivationParams fusable(const Epilogue& ep, Epilogue* rest) {
-  *rest = Epilogue{};
-  switch (ep.act) {
-    case FusedAct::kNone: return ActivationParams::none();
-    case FusedAct::kRelu: return ActivationParams::relu();
-    case FusedAct::kClip:
-      if (ep.alpha == 0.0f && ep.beta == 6.0f) return ActivationParams::relu6();
-      return ActivationParams::clip(ep.alpha, ep.beta);
-    default:
-      rest->act = ep.act;
-      rest->alpha = ep.alpha;
-      rest->beta = ep.beta;
-      return ActivationParams::none();
-  }
-}
-
-std::string with_rest(const char* name, const Epilogue& rest, Isa isa) {
-  return rest.empty() ? std::string(name) : str_cat(name, " + ", epilogue_name(rest, isa));
-}
-
 // y = clamp(y + r, lo, hi) over [0, n), in pool-sized chunks when large.
 void add_residual_clamp(float* y, const float* r, std::int64_t n, float lo, float hi, ThreadPool& pool) {
   constexpr std::int64_t kChunk = 16 * 1024;
@@ -50,7 +29,7 @@ class ConvStep final : public StepKernel {
   // kernels have no residual input).
   Status prepare(const Conv2dShape& s, const float* w, const float* b, const Epilogue& ep, Isa isa, int threads,
                  const float* x, float* y, const float* residual) {
-    const ActivationParams act = fusable(ep, &rest_);
+    const ActivationParams act = split_epilogue(ep, &rest_);
     residual_ = residual;
     post_ = act;
     SPARSIFY_RETURN_IF_ERROR(conv_.prepare(s, w, b, residual != nullptr ? ActivationParams::none() : act, isa));
@@ -89,7 +68,7 @@ class GemmStep final : public StepKernel {
  public:
   Status prepare(std::size_t m, std::size_t k, std::size_t n, const float* w, bool w_t, const float* bias,
                  const Epilogue& ep, Isa isa, int threads, const float* x, float* y) {
-    const ActivationParams act = fusable(ep, &rest_);
+    const ActivationParams act = split_epilogue(ep, &rest_);
     SPARSIFY_RETURN_IF_ERROR(gemm_.prepare(k, n, w, w_t, bias, act, isa, m));
     isa_ = isa;
     m_ = m;

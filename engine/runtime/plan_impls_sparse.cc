@@ -140,6 +140,10 @@ SparseVerdict decide_sparse(SparseMode mode, const std::string& sparse_name, con
   return v;
 }
 
+std::string with_rest(const std::string& name, const Epilogue& rest, Isa isa) {
+  return rest.empty() ? name : str_cat(name, " + ", epilogue_name(rest, isa));
+}
+
 ActivationParams split_epilogue(const Epilogue& ep, Epilogue* rest) {
   *rest = Epilogue{};
   switch (ep.act) {
@@ -195,10 +199,6 @@ std::string zeros_str(const SparsityStats& st) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "%.1f %% zeros (%zu of %zu non-zero)", 100.0 * st.zeros(), st.nnz, st.elements);
   return buf;
-}
-
-std::string with_rest(const std::string& name, const Epilogue& rest, Isa isa) {
-  return rest.empty() ? name : str_cat(name, " + ", epilogue_name(rest, isa));
 }
 
 bool is_f32(const Tensor* t) { return t != nullptr && t->dtype() == DType::kFloat32; }

@@ -27,6 +27,8 @@ Status gemm_operands(const StepBinding& b, GemmOperands* out);
 
 /// The clamp part of an epilogue (fused into kernels) and the rest (run after, same step).
 ActivationParams split_epilogue(const Epilogue& ep, Epilogue* rest);
+/// A step's kernel name followed by what its epilogue runs after the kernel (" + f32_gelu__avx512").
+std::string with_rest(const std::string& name, const Epilogue& rest, Isa isa);
 
 /// Estimated milliseconds (rates calibrated on the kernels' benchmarks, per thread, scaled by
 /// `threads`). macs = multiply-adds; `packed` = bytes the sparse path packs or copies per run.

@@ -101,7 +101,7 @@ const QSpmmKernel& select_qspmm(Isa isa, std::size_t n, std::size_t k = 0);
 const QSpmmKernel* find_qspmm(const char* name);
 
 /// Block-4 statistics of int8 weights [m, k] given as w - w_zp (zero = pruned).
-SparsityStats q_sparsity(std::size_t m, std::size_t k, const std::int16_t* w);
+inline SparsityStats q_sparsity(std::size_t m, std::size_t k, const std::int16_t* w) { return sparsity_of(m, k, w); }
 
 // ---- drivers -----------------------------------------------------------------------------------
 

@@ -45,19 +45,4 @@ const QSpmmKernel* find_qspmm(const char* name) {
   return nullptr;
 }
 
-SparsityStats q_sparsity(std::size_t m, std::size_t k, const std::int16_t* w) {
-  SparsityStats s;
-  s.elements = m * k;
-  s.blocks4 = m * ceil_div(k, 4);
-  for (std::size_t i = 0; i < m; ++i) {
-    for (std::size_t g = 0; g < k; g += 4) {
-      std::size_t nz = 0;
-      for (std::size_t t = g; t < k && t < g + 4; ++t) nz += w[i * k + t] != 0;
-      s.nnz += nz;
-      s.nonempty_blocks4 += nz != 0;
-    }
-  }
-  return s;
-}
-
 }  // namespace sparsify::engine

@@ -86,8 +86,24 @@ struct SparsityStats {
   double zeros() const { return elements == 0 ? 0.0 : 1.0 - double(nnz) / double(elements); }
   double block4_zeros() const { return blocks4 == 0 ? 0.0 : 1.0 - double(nonempty_blocks4) / double(blocks4); }
 };
+/// Stats of a row-major [m, k] matrix: an element is pruned when it compares equal to T(0).
+template <class T>
+SparsityStats sparsity_of(std::size_t m, std::size_t k, const T* w) {
+  SparsityStats s;
+  s.elements = m * k;
+  s.blocks4 = m * ceil_div(k, 4);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t g = 0; g < k; g += 4) {
+      std::size_t nz = 0;
+      for (std::size_t t = g; t < k && t < g + 4; ++t) nz += w[i * k + t] != T(0);
+      s.nnz += nz;
+      s.nonempty_blocks4 += nz != 0;
+    }
+  }
+  return s;
+}
 /// Stats of a row-major [m, k] fp32 matrix (exact zeros, -0.0 counts as zero).
-SparsityStats f32_sparsity(std::size_t m, std::size_t k, const float* w);
+inline SparsityStats f32_sparsity(std::size_t m, std::size_t k, const float* w) { return sparsity_of(m, k, w); }
 
 // ---- the drivers -------------------------------------------------------------------------------
 
