@@ -62,8 +62,7 @@ Status Conv2dF32::prepare(const Conv2dShape& s, const float* weight, const float
   }
   shape_ = s;
   act_ = act;
-  geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
+  geom_ = ConvGeom::of(s);
   gemms_.clear();
   gemm_t_ = GemmF32ConstRight();
   dw_weights_.clear();
@@ -120,8 +119,7 @@ Status Conv2dF32::prepare(const Conv2dShape& s, const float* weight, const float
                                           isa, n, kernel)
                                  .with_prefix(what));
   }
-  const bool pointwise = khw == 1 && s.stride_h == 1 && s.stride_w == 1 && geom_.oh == s.in_h && geom_.ow == s.in_w &&
-                         s.pad_top == 0 && s.pad_left == 0;
+  const bool pointwise = geom_.pointwise();
   path_ = pointwise ? Path::kGemm1x1 : Path::kGemmIm2col;
   name_ = str_cat(kernel->name, pointwise ? " (1x1: input rows packed directly by " : " (implicit im2col by ",
                   im2col_->name, ")");

@@ -47,6 +47,16 @@ Status check_conv2d_shape(const Conv2dShape& s);
 /// What the packers and the depthwise kernels see (one image and group at a time).
 struct ConvGeom {
   std::size_t h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow;
+
+  // For generic (non-ISA) translation units only: an inline function odr-used in an ISA TU could be
+  // the copy the linker keeps for every caller (HOUSE_STYLE principle 6).
+  static ConvGeom of(const Conv2dShape& s) {
+    return {s.in_h,       s.in_w,    s.kernel_h, s.kernel_w,   s.stride_h,    s.stride_w, s.dilation_h,
+            s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right,   s.out_h(),  s.out_w()};
+  }
+  /// 1x1, stride 1, no top/left padding and an output plane equal to the input plane: the im2col
+  /// of a plane is the plane itself.
+  bool pointwise() const { return kh * kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w; }
 };
 
 /// Writes ceil(nc/nr) panels of the implicit im2col of `x` ([C_g, h, w] planes) for rows

@@ -64,10 +64,8 @@ Status QConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QGem
     return invalid_argument(what, ": weight scales / zero points must have 1 or ", m, " entries");
   }
   shape_ = s;
-  geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
-  pointwise_ = s.kernel_h * s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && geom_.oh == s.in_h &&
-               geom_.ow == s.in_w && s.pad_top == 0 && s.pad_left == 0;
+  geom_ = ConvGeom::of(s);
+  pointwise_ = geom_.pointwise();
   output_u8_ = p.output_u8;
   pad_value_ = static_cast<std::uint8_t>(p.a_zero_point);
   const std::size_t mg = m / s.groups, kg = s.in_channels / s.groups * s.kernel_h * s.kernel_w;

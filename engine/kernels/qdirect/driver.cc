@@ -22,8 +22,7 @@ Status QDirectConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
   if (p.y_min < 0 || p.y_max > 255 || p.y_min > p.y_max || !(p.y_scale > 0)) {
     return invalid_argument(what, ": bad output quantization");
   }
-  geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
+  geom_ = ConvGeom::of(s);
   if (kernel == nullptr) {
     for (const auto& row : qdirect_kernels()) {
       if (row.vector && row.isa <= isa && qdirect_vector_covers(geom_, c)) {

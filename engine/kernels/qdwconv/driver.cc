@@ -36,8 +36,7 @@ Status QDwConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, const QG
     return invalid_argument(what, ": bad output quantization (scale ", p.y_scale, ", range [", p.y_min, ", ", p.y_max, "])");
   }
   shape_ = s;
-  geom_ = ConvGeom{s.in_h,      s.in_w,       s.kernel_h,  s.kernel_w, s.stride_h,   s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
+  geom_ = ConvGeom::of(s);
   pad_ = static_cast<std::uint8_t>(p.a_zero_point);
   taps_.assign(c * taps, 0.0f);
   params_.assign(c, QDwConvParams{});

@@ -321,10 +321,8 @@ Status QSparseConv2dU8S8::prepare(const Conv2dShape& s, const void* weight, cons
   if (s.groups != 1) return unsupported(what, ": groups = ", s.groups, " (grouped and depthwise convs stay dense)");
   if (weight == nullptr) return invalid_argument(what, ": no weights");
   shape_ = s;
-  geom_ = ConvGeom{s.in_h,       s.in_w,       s.kernel_h, s.kernel_w,   s.stride_h,    s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top,    s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
-  pointwise_ = s.kernel_h * s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && geom_.oh == s.in_h &&
-               geom_.ow == s.in_w && s.pad_top == 0 && s.pad_left == 0;
+  geom_ = ConvGeom::of(s);
+  pointwise_ = geom_.pointwise();
   output_u8_ = p.output_u8;
   pad_value_ = static_cast<std::uint8_t>(p.a_zero_point);
   const std::size_t m = s.out_channels, c = s.in_channels, taps = s.kernel_h * s.kernel_w, k = c * taps;

@@ -177,8 +177,7 @@ Status SparseConv2dF32::prepare(const Conv2dShape& s, const float* weight, const
   if (s.groups != 1) return unsupported(what, ": groups = ", s.groups, " (grouped and depthwise convs stay dense)");
   SPARSIFY_RETURN_IF_ERROR(check_kernel(kernel, isa).with_prefix(what));
   shape_ = s;
-  geom_ = ConvGeom{s.in_h,       s.in_w,       s.kernel_h, s.kernel_w,   s.stride_h,    s.stride_w, s.dilation_h,
-                   s.dilation_w, s.pad_top,    s.pad_left, s.pad_bottom, s.pad_right, s.out_h(),  s.out_w()};
+  geom_ = ConvGeom::of(s);
   direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
             s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
   const std::size_t k = s.in_channels * s.kernel_h * s.kernel_w, n = geom_.oh * geom_.ow;
